@@ -1,0 +1,297 @@
+"""The term checker: is a given term gauge- and Lorentz-invariant, renormalizable, non-zero, and
+which term of the engine's basis is it?
+
+It works on tokens (e.g. a model's output) or on :class:`~lagnb.terms.Term` objects, and
+explains every failure in words a physicist reads: "U(1) charges add up to 2/3, not 0", "ε joins
+two identical doublets and vanishes", …
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+
+from .contractions import Atom, Evaluator, _rank_basis
+from .engine import as_fields, is_left_spinor, lagrangian, monomial_slots, object_rep
+from .errors import LagnbError
+from .fields import Field
+from .groups import su2_slots, su3_slots
+from .terms import Commutator, Derivative, FieldFactor, SigmaBar, Term
+from .tokens import parse_term
+
+
+@dataclass(frozen=True)
+class TermCheck:
+    """The verdict on one term.
+
+    ``valid`` = parses, gauge invariant, Lorentz invariant, renormalizable and not identically
+    zero.  ``in_basis`` = it lies in the span of the engine's terms with the same fields (so it
+    is a linear combination of them, up to relabelling and tensor identities); ``match`` = the
+    index in ``lagrangian(fields).terms`` of the engine term it equals up to a constant (or the
+    conjugate of that term, ``match_conjugate``).
+    """
+
+    term: Term | None
+    parses: bool = True
+    gauge_invariant: bool = False
+    lorentz_invariant: bool = False
+    renormalizable: bool = False
+    nonzero: bool = False
+    in_basis: bool = False
+    match: int | None = None
+    match_conjugate: bool = False
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def valid(self) -> bool:
+        return (
+            self.parses
+            and self.gauge_invariant
+            and self.lorentz_invariant
+            and self.renormalizable
+            and self.nonzero
+        )
+
+    @property
+    def status(self) -> str:
+        """One word: ``"valid"``, ``"invalid"`` or ``"malformed"`` (does not parse)."""
+        return "malformed" if not self.parses else ("valid" if self.valid else "invalid")
+
+    def explain(self) -> str:
+        """A sentence or two on the verdict."""
+        if self.valid:
+            where = (
+                f" It is term {self.match} of the engine's Lagrangian"
+                + (" (its h.c.)" if self.match_conjugate else "")
+                + "."
+                if self.match is not None
+                else " It is a combination of the engine's terms."
+                if self.in_basis
+                else ""
+            )
+            return "Valid: gauge and Lorentz invariant, renormalizable, non-zero." + where
+        return "Invalid: " + "; ".join(self.reasons) + "."
+
+
+def _name(fields: Sequence[Field], term: Term, pos: int) -> str:
+    f = term.factors[pos]
+    if isinstance(f, FieldFactor):
+        base = fields[f.field].name or f"field {f.field + 1}"
+        return f"ID{pos} ({base}{'†' if f.conjugate else ''})"
+    return f"ID{pos}"
+
+
+def _gauge_reasons(fields: Sequence[Field], term: Term) -> list[str]:
+    reasons = []
+    objs = [
+        (k, f) for k, f in enumerate(term.factors) if isinstance(f, FieldFactor)
+    ]
+    y = sum((object_rep(fields[f.field], f.conjugate)[2] for _, f in objs), Fraction(0))
+    if y != 0:
+        reasons.append(f"U(1) hypercharges add up to {y}, not 0")
+    for group in ("SU3", "SU2"):
+        need: dict[tuple[int, str], int] = {}
+        for k, f in objs:
+            su3, su2, _ = object_rep(fields[f.field], f.conjugate)
+            if group == "SU3":
+                p, q = su3_slots(su3)
+                need[(k, "u")], need[(k, "d")] = p, q
+            else:
+                need[(k, "u" if f.conjugate else "d")] = su2_slots(su2)
+        used: dict[tuple[int, str], int] = {}
+        for atom in term.contractions:
+            if atom.group != group:
+                continue
+            names = ", ".join(_name(fields, term, p) for p in atom.objects)
+            kinds = [k for _, k in atom.entries]
+            if "-" in kinds:
+                reasons.append(f"{group} contraction of {names}: an object has no {group} index")
+                continue
+            size = 3 if group == "SU3" else 2
+            if atom.tensor == "epsilon" and len(kinds) != size:
+                reasons.append(
+                    f"{group} contraction of {names}: {len(kinds)} indices of one kind need "
+                    f"{'an ε with 3' if size == 3 else 'an ε with 2'}"
+                )
+            if atom.tensor == "delta" and len(kinds) != 2:
+                reasons.append(f"{group} contraction of {names}: a δ joins exactly two indices")
+            for entry in atom.entries:
+                used[entry] = used.get(entry, 0) + 1
+        for key in set(need) | set(used):
+            if used.get(key, 0) != need.get(key, 0):
+                n_need, n_used = need.get(key, 0), used.get(key, 0)
+                reasons.append(
+                    f"{_name(fields, term, key[0])} has {n_need} "
+                    f"{'upper' if key[1] == 'u' else 'lower'} {group} "
+                    f"ind{'ex' if n_need == 1 else 'ices'} but {n_used} "
+                    f"{'is' if n_used == 1 else 'are'} contracted"
+                )
+    return reasons
+
+
+def _lorentz_reasons(fields: Sequence[Field], term: Term) -> list[str]:
+    objs = [f for f in term.factors if isinstance(f, FieldFactor)]
+    ferm = [f for f in objs if fields[f.field].is_fermion]
+    if term.kind == "gauge_kinetic":
+        ok = [type(f) for f in term.factors] == [Commutator] * 4 and len(
+            {f.group for f in term.factors}  # type: ignore[union-attr]
+        ) == 1
+        return [] if ok else ["a gauge kinetic term is [D_μ,D_ν][D^μ,D^ν] of one group"]
+    derivs = [k for k, f in enumerate(term.factors) if isinstance(f, Derivative)]
+    if derivs or any(isinstance(f, SigmaBar) for f in term.factors):
+        shape = [type(f) for f in term.factors]
+        scalar_ok = shape == [Derivative, FieldFactor, Derivative, FieldFactor]
+        fermion_ok = shape == [FieldFactor, SigmaBar, Derivative, FieldFactor]
+        if not (scalar_ok or fermion_ok) or len({f.field for f in objs}) != 1:
+            return [
+                "a term with derivatives must be a kinetic term (D φ)† (D φ) or ψ† σ̄ D ψ of "
+                "one field"
+            ]
+        if objs[0].conjugate == objs[1].conjugate:
+            return ["a kinetic term joins a field with its conjugate"]
+        if scalar_ok and fields[objs[0].field].is_fermion:
+            return ["a fermion's kinetic term needs σ̄^μ"]
+        if fermion_ok and fields[objs[0].field].is_scalar:
+            return ["a scalar's kinetic term has two derivatives, not σ̄^μ"]
+        return []
+    if len(ferm) not in (0, 2):
+        return [f"{len(ferm)} fermion fields cannot form a Lorentz scalar without derivatives"]
+    if len(ferm) == 2:
+        left = [is_left_spinor(fields[f.field], f.conjugate) for f in ferm]
+        if left[0] != left[1]:
+            return [
+                "a left-handed and a right-handed spinor cannot be contracted into a Lorentz "
+                "scalar without σ^μ and a derivative"
+            ]
+    return []
+
+
+def _dimension(fields: Sequence[Field], term: Term) -> Fraction:
+    if term.kind == "gauge_kinetic":
+        return Fraction(4)
+    dim = Fraction(0)
+    for f in term.factors:
+        if isinstance(f, FieldFactor):
+            dim += Fraction(3, 2) if fields[f.field].is_fermion else 1
+        elif isinstance(f, Derivative):
+            dim += 1
+    return dim
+
+
+def sorted_form(term: Term) -> tuple[tuple[tuple[int, bool], ...], tuple[Atom, ...]]:
+    """The term's monomial (sorted objects) and its gauge atoms moved to the sorted positions."""
+    order = sorted(
+        range(len(term.factors)),
+        key=lambda k: (term.factors[k].field, term.factors[k].conjugate),  # type: ignore[union-attr]
+    )
+    new_pos = [0] * len(order)
+    for new, old in enumerate(order):
+        new_pos[old] = new
+    atoms = tuple(sorted(a.moved(new_pos) for a in term.contractions if a.group != "LORENTZ"))
+    return term.monomial, atoms
+
+
+@lru_cache(maxsize=256)
+def _engine_lagrangian(fields: tuple[Field, ...]):  # noqa: ANN202
+    return lagrangian(fields)
+
+
+def _basis_comparison(
+    fields: tuple[Field, ...], term: Term
+) -> tuple[bool, bool, int | None, bool]:
+    """(nonzero, in_basis, match, match_conjugate) for a derivative-free, gauge-valid term."""
+    mono, atoms = sorted_form(term)
+    slots, _ = monomial_slots(fields, mono)
+    ev = Evaluator(slots, 2 * len(mono) + 24, seed=7)
+    v = ev(atoms)
+    if np.abs(v).max(initial=0.0) < 1e-10:
+        return False, False, None, False
+    lag = _engine_lagrangian(fields)
+    candidates: list[tuple[int, bool, np.ndarray]] = []
+    for idx, t in enumerate(lag.terms):
+        if t.kind in ("kinetic", "gauge_kinetic"):
+            continue
+        for conj in (False, True) if not t.hermitian else (False,):
+            tt = t.conjugate() if conj else t
+            if tt.monomial == mono:
+                candidates.append((idx, conj, ev(sorted_form(tt)[1])))
+    if not candidates:
+        return True, False, None, False
+    basis = np.array([c[2] for c in candidates])
+    in_basis = len(_rank_basis(np.vstack([basis, v]))) == len(_rank_basis(basis))
+    for idx, conj, w in candidates:
+        if len(_rank_basis(np.vstack([w, v]))) == 1:
+            return True, True, idx, conj
+    return True, in_basis, None, False
+
+
+def _kinetic_match(fields: tuple[Field, ...], term: Term) -> tuple[bool, int | None]:
+    """Kinetic and gauge kinetic terms match the engine's by their label-free tokens."""
+    lag = _engine_lagrangian(fields)
+    target = term.tokens(fields)
+    for idx, t in enumerate(lag.terms):
+        if t.tokens(fields) == target:
+            return True, idx
+    return False, None
+
+
+def check_term(fields: str | Iterable[Field], term: Term | str) -> TermCheck:
+    """Check one term (tokens or a :class:`Term`) against a field list.
+
+    Never raises on a bad term: a term that does not parse comes back with ``parses=False``
+    and the parser's message as the reason.  Bad *fields* raise :class:`LagnbError`.
+    """
+    fs = as_fields(fields)
+    if isinstance(term, str):
+        try:
+            term = parse_term(fs, term)
+        except LagnbError as exc:
+            return TermCheck(None, parses=False, reasons=(f"does not parse: {exc}",))
+    gauge = _gauge_reasons(fs, term)
+    lorentz = _lorentz_reasons(fs, term)
+    dim = _dimension(fs, term)
+    reasons = gauge + lorentz
+    if dim > 4:
+        reasons.append(f"mass dimension {dim} > 4: not renormalizable")
+    check = dict(
+        term=term,
+        gauge_invariant=not gauge,
+        lorentz_invariant=not lorentz,
+        renormalizable=dim <= 4,
+    )
+    if gauge or lorentz or dim > 4:
+        return TermCheck(**check, reasons=tuple(reasons))  # type: ignore[arg-type]
+    if term.kind in ("kinetic", "gauge_kinetic"):
+        found, idx = _kinetic_match(fs, term)
+        if not found:
+            reasons.append("the index structure differs from the engine's kinetic term")
+        return TermCheck(**check, nonzero=True, in_basis=found, match=idx,  # type: ignore[arg-type]
+                         reasons=tuple(reasons))
+    nonzero, in_basis, idx, conj = _basis_comparison(fs, term)
+    if not nonzero:
+        reasons.append(
+            "the contraction vanishes identically (e.g. an ε antisymmetric in two identical "
+            "bosons, or a gauge contraction antisymmetric in two identical Weyl fermions)"
+        )
+    elif not in_basis:
+        reasons.append("not in the span of the engine's terms with these fields")
+    return TermCheck(
+        **check,  # type: ignore[arg-type]
+        nonzero=nonzero,
+        in_basis=in_basis,
+        match=idx,
+        match_conjugate=conj,
+        reasons=tuple(reasons),
+    )
+
+
+def check_lagrangian(fields: str | Iterable[Field], text: str) -> list[TermCheck]:
+    """Check every term of a Lagrangian token string (e.g. a model's output)."""
+    from .tokens import split_terms
+
+    fs = as_fields(fields)
+    return [check_term(fs, t) for t in split_terms(text)]

@@ -1,0 +1,202 @@
+"""The Lagrangian engine: every gauge- and Lorentz-invariant renormalizable term of a field list.
+
+Mass dimension ≤ 4 with complex scalars φ (dimension 1) and Weyl fermions ψ (dimension 3/2):
+
+* kinetic terms (D_μφ)†(D^μφ) and i ψ†σ̄^μ D_μ ψ, one per field, and one gauge kinetic term per
+  gauge group under which some field is charged (as in the BART-L data);
+* scalar masses φ_a φ_b and φ_a† φ_b, trilinears and quartics: every product of two, three or
+  four scalar objects (fields or conjugates) with zero total charge;
+* fermion masses ψ_a ψ_b and Yukawas φ ψ_a ψ_b, where ψ_a, ψ_b are left-handed spinors: a
+  left-handed field or the conjugate of a right-handed one (Dirac masses are of this form,
+  Majorana masses when a = b).  The conjugate operators are the h.c.
+
+Each product of objects (a *monomial*) gets all its independent index contractions from
+:mod:`lagnb.contractions`, symmetrised over identical objects.  Tadpoles (a single singlet
+scalar) and kinetic mixing are left out: both are removed by field redefinitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+from itertools import combinations_with_replacement
+
+from .contractions import Atom, Slot, invariant_basis
+from .errors import FieldError
+from .fields import Field, parse_fields
+from .groups import su2_slots, su3_conjugate, su3_slots
+from .terms import Commutator, Derivative, FieldFactor, Lagrangian, SigmaBar, Term
+
+Obj = tuple[int, bool]
+Monomial = tuple[Obj, ...]
+
+
+def as_fields(fields: str | Iterable[Field]) -> tuple[Field, ...]:
+    """A field list from a BART-L input string or from :class:`Field` objects."""
+    if isinstance(fields, str):
+        return parse_fields(fields)
+    out = tuple(fields)
+    for i, f in enumerate(out):
+        if not isinstance(f, Field):
+            raise FieldError(f"field {i + 1}: expected a lagnb.Field, got {type(f).__name__}")
+    if not out:
+        raise FieldError("the field list is empty")
+    return out
+
+
+def object_rep(f: Field, conj: bool) -> tuple[int, int, Fraction]:
+    """(SU(3) rep, SU(2) rep, hypercharge) of a field or of its conjugate."""
+    return (su3_conjugate(f.su3), f.su2, -f.y) if conj else (f.su3, f.su2, f.y)
+
+
+def is_left_spinor(f: Field, conj: bool) -> bool:
+    """True for an undotted (left-handed) spinor: a left-handed field or a right-handed one's
+    conjugate."""
+    return f.is_fermion and ((f.helicity < 0) != conj)
+
+
+def allowed(fields: Sequence[Field], mono: Monomial) -> bool:
+    """Cheap necessary conditions: zero hypercharge, zero triality, an even number of SU(2)
+    indices."""
+    y = Fraction(0)
+    tri = s2 = 0
+    for i, c in mono:
+        su3, su2, yy = object_rep(fields[i], c)
+        p, q = su3_slots(su3)
+        y += yy
+        tri += p - q
+        s2 += su2_slots(su2)
+    return y == 0 and tri % 3 == 0 and s2 % 2 == 0
+
+
+def conjugate_monomial(mono: Monomial) -> Monomial:
+    return tuple(sorted((i, not c) for i, c in mono))
+
+
+def monomial_slots(
+    fields: Sequence[Field], mono: Monomial
+) -> tuple[tuple[Slot, ...], tuple[tuple[int, int], ...]]:
+    """The contraction code's view of a (sorted) monomial and its conjugate pairs."""
+    cls: dict[Obj, int] = {}
+    slots = []
+    for obj in mono:
+        cls.setdefault(obj, len(cls))
+        su3, su2, _ = object_rep(fields[obj[0]], obj[1])
+        slots.append(Slot(su3, su2, obj[1], cls[obj]))
+    pairs = tuple(
+        (cls[(i, False)], cls[(i, True)]) for (i, c) in cls if not c and (i, True) in cls
+    )
+    return tuple(slots), pairs
+
+
+def monomial_terms(fields: Sequence[Field], mono: Monomial, kind: str, sign: str) -> list[Term]:
+    """All independent terms of one monomial (sorted objects = factor order)."""
+    if not allowed(fields, mono):
+        return []
+    slots, pairs = monomial_slots(fields, mono)
+    self_conjugate = conjugate_monomial(mono) == mono
+    fermions = [k for k, (i, _) in enumerate(mono) if fields[i].is_fermion]
+    lorentz = (Atom("LORENTZ", tuple((k, "") for k in fermions)),) if fermions else ()
+    factors = tuple(FieldFactor(i, c) for i, c in mono)
+    out = []
+    for inv in invariant_basis(slots, pairs if self_conjugate else ()):
+        out.append(
+            Term(kind, factors, lorentz + inv.atoms, hermitian=inv.hermitian, sign=sign)
+        )
+    return out
+
+
+def _canonical(mono: Monomial) -> bool:
+    """Whether ``mono`` (not its conjugate) is the one to list: fewer conjugates, then order."""
+    conj = conjugate_monomial(mono)
+    return (sum(c for _, c in mono), mono) <= (sum(c for _, c in conj), conj)
+
+
+def scalar_monomials(fields: Sequence[Field], n: int) -> list[Monomial]:
+    """Products of n scalar objects, one of each conjugate pair of monomials."""
+    objs = [(i, c) for i, f in enumerate(fields) if f.is_scalar for c in (False, True)]
+    return [m for m in combinations_with_replacement(objs, n) if _canonical(m)]
+
+
+def left_spinors(fields: Sequence[Field]) -> list[Obj]:
+    return [(i, f.helicity > 0) for i, f in enumerate(fields) if f.is_fermion]
+
+
+def interaction_terms(fields: Sequence[Field]) -> list[Term]:
+    """Yukawas, then scalar trilinears, then scalar quartics."""
+    terms: list[Term] = []
+    spinor_pairs = list(combinations_with_replacement(left_spinors(fields), 2))
+    scalars = [(i, c) for i, f in enumerate(fields) if f.is_scalar for c in (False, True)]
+    for s in scalars:
+        for pair in spinor_pairs:
+            mono = tuple(sorted((*pair, s)))
+            terms += monomial_terms(fields, mono, "yukawa", "+")
+    for n, kind in ((3, "trilinear"), (4, "quartic")):
+        for mono in scalar_monomials(fields, n):
+            terms += monomial_terms(fields, mono, kind, "+")
+    return terms
+
+
+def mass_terms(fields: Sequence[Field]) -> list[Term]:
+    """Scalar masses φ†φ, φ_aφ_b (h.c.), then fermion masses ψ_aψ_b (h.c.)."""
+    terms: list[Term] = []
+    for mono in scalar_monomials(fields, 2):
+        terms += monomial_terms(fields, mono, "mass", "+")
+    for pair in combinations_with_replacement(left_spinors(fields), 2):
+        terms += monomial_terms(fields, tuple(sorted(pair)), "mass", "-")
+    return terms
+
+
+def _delta_atoms(fields: Sequence[Field], i: int, dag: int, pos: int) -> list[Atom]:
+    """δ contractions joining the conjugate of field i (at ``dag``) to field i (at ``pos``)."""
+    f = fields[i]
+    p, q = su3_slots(f.su3)
+    atoms = [Atom("SU3", ((dag, "u"), (pos, "d")))] * q
+    atoms += [Atom("SU3", ((pos, "u"), (dag, "d")))] * p
+    atoms += [Atom("SU2", ((dag, "u"), (pos, "d")))] * su2_slots(f.su2)
+    return atoms
+
+
+def kinetic_term(fields: Sequence[Field], i: int) -> Term:
+    """(D_μφ)†(D^μφ) for a scalar, i ψ†σ̄^μD_μψ for a Weyl fermion."""
+    if fields[i].is_scalar:
+        factors = (Derivative(i), FieldFactor(i, True), Derivative(i), FieldFactor(i, False))
+        atoms = [Atom("LORENTZ", ((0, ""), (2, ""))), *_delta_atoms(fields, i, 1, 3)]
+        return Term("kinetic", factors, tuple(sorted(atoms)), True, "+")
+    factors = (FieldFactor(i, True), SigmaBar(), Derivative(i), FieldFactor(i, False))
+    atoms = [
+        Atom("LORENTZ", ((1, ""), (2, ""))),
+        Atom("LORENTZ", ((0, ""), (1, ""))),
+        Atom("LORENTZ", ((1, ""), (3, ""))),
+        *_delta_atoms(fields, i, 0, 3),
+    ]
+    return Term("kinetic", factors, tuple(sorted(atoms)), True, "+", imaginary=True)
+
+
+def gauge_kinetic_terms(fields: Sequence[Field]) -> list[Term]:
+    """−¼ F^A_μν F^Aμν for each gauge group under which some field is charged."""
+    charged = {
+        "SU3": any(f.su3 != 1 for f in fields),
+        "SU2": any(f.su2 != 1 for f in fields),
+        "U1": any(f.y != 0 for f in fields),
+    }
+    atoms = (Atom("LORENTZ", ((0, ""), (2, ""))), Atom("LORENTZ", ((1, ""), (3, ""))))
+    return [
+        Term("gauge_kinetic", tuple(Commutator(p, g) for p in "ABAB"), atoms, True, "-")
+        for g, on in charged.items()
+        if on
+    ]
+
+
+def lagrangian(fields: str | Iterable[Field]) -> Lagrangian:
+    """The renormalizable Lagrangian of a field list (a BART-L input string or Fields).
+
+    Terms come in canonical order: Yukawas, trilinears, quartics, kinetic terms (input order),
+    gauge kinetic terms, masses; the same field list always gives the identical result.
+    """
+    fs = as_fields(fields)
+    terms = interaction_terms(fs)
+    terms += [kinetic_term(fs, i) for i in range(len(fs))]
+    terms += gauge_kinetic_terms(fs)
+    terms += mass_terms(fs)
+    return Lagrangian(fs, tuple(terms))

@@ -1,0 +1,298 @@
+"""Matter fields: complex scalars and Weyl fermions with SU(3)×SU(2)×U(1) quantum numbers.
+
+Hypercharge convention (as in the BART-L data): Q = T3 + Y/2, so the Higgs doublet has Y = 1,
+the quark doublet Y = 1/3, the lepton doublet Y = −1.  Gauge invariance does not depend on the
+normalisation, only the presets and the LaTeX names do.
+
+A Weyl fermion has helicity −1/2 (left-handed, an undotted spinor ψ_α) or +1/2 (right-handed,
+a dotted spinor χ^†α̇).  The conjugate of a field carries the conjugate representation, the
+opposite hypercharge and the opposite helicity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+from .errors import FieldError, TokenError
+from .groups import SU2_REPS, SU3_REPS, su3_conjugate
+
+HALF = Fraction(1, 2)
+
+
+def _as_fraction(value: object, what: str) -> Fraction:
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, bool):
+        raise FieldError(f"{what} must be a number, got {value!r}")
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(value).limit_denominator(1000)
+    if isinstance(value, str):
+        text = value.replace(" ", "")
+        m = re.fullmatch(r"([+-]?\d+)(?:/(\d+))?", text)
+        if not m:
+            raise FieldError(f"{what} {value!r} is not a rational number like 1/3 or -7/6")
+        den = int(m.group(2) or 1)
+        if den == 0:
+            raise FieldError(f"{what} {value!r} has a zero denominator")
+        return Fraction(int(m.group(1)), den)
+    raise FieldError(f"{what} must be a number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One matter field.
+
+    Args:
+        spin: 0 (complex scalar) or 1/2 (Weyl fermion).
+        su3: SU(3) representation by signed dimension: 1, 3, -3 (3̄), 6, -6 (6̄), 8.
+        su2: SU(2) representation by dimension: 1, 2, 3, 4.
+        y: hypercharge (Q = T3 + Y/2), any rational number.
+        helicity: −1/2 (left-handed) or +1/2 (right-handed) for a fermion; None for a scalar.
+        name: optional display name (LaTeX allowed, e.g. ``"u_R"``).
+    """
+
+    spin: Fraction
+    su3: int = 1
+    su2: int = 1
+    y: Fraction = Fraction(0)
+    helicity: Fraction | None = None
+    name: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        label = f"field {self.name!r}" if self.name else "field"
+        spin = _as_fraction(self.spin, f"{label}: spin")
+        if spin not in (0, HALF):
+            raise FieldError(f"{label}: spin {spin} is not supported (only 0 and 1/2)")
+        object.__setattr__(self, "spin", spin)
+        if self.su3 not in SU3_REPS:
+            raise FieldError(
+                f"{label}: unknown SU(3) representation {self.su3!r}; "
+                "expected one of 1, 3, -3 (3̄), 6, -6 (6̄), 8"
+            )
+        if self.su2 not in SU2_REPS:
+            raise FieldError(
+                f"{label}: unknown SU(2) representation {self.su2!r}; expected one of 1, 2, 3, 4"
+            )
+        object.__setattr__(self, "y", _as_fraction(self.y, f"{label}: hypercharge"))
+        if spin == 0:
+            if self.helicity is not None:
+                raise FieldError(f"{label}: a scalar has no helicity (got {self.helicity})")
+        else:
+            if self.helicity is None:
+                raise FieldError(f"{label}: a spin-1/2 field needs helicity -1/2 or +1/2")
+            hel = _as_fraction(self.helicity, f"{label}: helicity")
+            if hel not in (-HALF, HALF):
+                raise FieldError(f"{label}: helicity {hel} is not -1/2 or +1/2")
+            object.__setattr__(self, "helicity", hel)
+
+    # -- constructors -------------------------------------------------------------------------
+    @classmethod
+    def scalar(cls, su3: int = 1, su2: int = 1, y: object = 0, name: str | None = None) -> Field:
+        """A complex scalar."""
+        return cls(Fraction(0), su3, su2, _as_fraction(y, "hypercharge"), None, name)
+
+    @classmethod
+    def left(cls, su3: int = 1, su2: int = 1, y: object = 0, name: str | None = None) -> Field:
+        """A left-handed Weyl fermion (helicity −1/2)."""
+        return cls(HALF, su3, su2, _as_fraction(y, "hypercharge"), -HALF, name)
+
+    @classmethod
+    def right(cls, su3: int = 1, su2: int = 1, y: object = 0, name: str | None = None) -> Field:
+        """A right-handed Weyl fermion (helicity +1/2)."""
+        return cls(HALF, su3, su2, _as_fraction(y, "hypercharge"), HALF, name)
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def is_scalar(self) -> bool:
+        return self.spin == 0
+
+    @property
+    def is_fermion(self) -> bool:
+        return self.spin == HALF
+
+    @property
+    def is_singlet(self) -> bool:
+        """True for a total gauge singlet (1, 1, 0)."""
+        return self.su3 == 1 and self.su2 == 1 and self.y == 0
+
+    def conjugate(self) -> Field:
+        """The conjugate field: conjugate representation, −Y, opposite helicity."""
+        hel = None if self.helicity is None else -self.helicity
+        return replace(self, su3=su3_conjugate(self.su3), y=-self.y, helicity=hel)
+
+    def tokens(self, conjugate: bool = False) -> list[str]:
+        """BART-L tokens of the field (or of its conjugate, ending in ``DAGGER``)."""
+        f = self.conjugate() if conjugate else self
+        out = ["FIELD", "SPIN", *number_tokens(f.spin)]
+        if f.su3 != 1:
+            out += ["SU3", *number_tokens(Fraction(f.su3))]
+        if f.su2 != 1:
+            out += ["SU2", str(f.su2)]
+        if f.y != 0:
+            out += ["U1", *number_tokens(f.y)]
+        if f.helicity is not None:
+            out += ["HEL", *number_tokens(f.helicity)]
+        if conjugate:
+            out.append("DAGGER")
+        return out
+
+    def describe(self) -> str:
+        """Short human-readable quantum numbers, e.g. ``(3, 2, 1/3) L``."""
+        su3 = f"{-self.su3}bar" if self.su3 < 0 else str(self.su3)
+        chir = "" if self.is_scalar else (" L" if self.helicity < 0 else " R")
+        kind = "scalar" if self.is_scalar else "Weyl"
+        return f"{kind} ({su3}, {self.su2}, {self.y}){chir}"
+
+
+def number_tokens(value: Fraction) -> list[str]:
+    """BART-L tokens of a rational number: sign, digits one by one, ``/``, digits.
+
+    ``Fraction(-7, 2)`` → ``['-', '7', '/', '2']``; ``40`` → ``['4', '0']``.
+    """
+    out = ["-"] if value < 0 else []
+    out += list(str(abs(value.numerator)))
+    if value.denominator != 1:
+        out += ["/", *str(value.denominator)]
+    return out
+
+
+def default_names(fields: Sequence[Field]) -> list[str]:
+    """Display names: the field's own name, else φ_k for scalars and ψ_k for fermions."""
+    names = []
+    for k, f in enumerate(fields, start=1):
+        names.append(f.name or (rf"\phi_{{{k}}}" if f.is_scalar else rf"\psi_{{{k}}}"))
+    return names
+
+
+# -- parsing the BART-L input string --------------------------------------------------------------
+_KEYWORDS = {"FIELD", "SPIN", "SU3", "SU2", "U1", "HEL", "[SOS]", "[EOS]", "DAGGER"}
+
+
+def split_tokens(text: str) -> list[str]:
+    """Whitespace-split a BART-L string, splitting compact numbers (``1/2`` → ``1 / 2``).
+
+    The public CSVs keep ``SPIN 1/2`` and ``HEL -1/2`` unsplit and numbers like ``40`` are
+    single characters in the token grammar; this normalises both.
+    """
+    out: list[str] = []
+    for tok in text.split():
+        if re.fullmatch(r"[-0-9/]+", tok) and len(tok) > 1:
+            out.extend(tok)
+        else:
+            out.append(tok)
+    return out
+
+
+def _read_number(toks: list[str], pos: int, where: str) -> tuple[Fraction, int]:
+    """Read ``[-] digits [/ digits]`` starting at ``pos``; return (value, next position)."""
+    sign = 1
+    if pos < len(toks) and toks[pos] == "-":
+        sign, pos = -1, pos + 1
+
+    def digits(p: int) -> tuple[str, int]:
+        start = p
+        while p < len(toks) and toks[p].isdigit() and len(toks[p]) == 1:
+            p += 1
+        return "".join(toks[start:p]), p
+
+    num, pos = digits(pos)
+    if not num:
+        got = toks[pos] if pos < len(toks) else "end of input"
+        raise TokenError(f"{where}: expected a number, got {got!r}")
+    den = "1"
+    if pos < len(toks) and toks[pos] == "/":
+        den, pos = digits(pos + 1)
+        if not den:
+            raise TokenError(f"{where}: a '/' must be followed by digits")
+        if int(den) == 0:
+            raise TokenError(f"{where}: division by zero in {num}/0")
+    return Fraction(sign * int(num), int(den)), pos
+
+
+def parse_field_tokens(
+    toks: list[str], pos: int, index: int, allow_dagger: bool = False
+) -> tuple[Field, bool, int]:
+    """Parse one ``FIELD …`` block starting at ``toks[pos] == 'FIELD'``.
+
+    Returns (field, conjugated, next position).  With ``allow_dagger`` a trailing ``DAGGER``
+    marks a conjugated field written with conjugate quantum numbers (output grammar); the
+    returned field is then the unconjugated one.
+    """
+    where = f"field {index + 1}"
+    if toks[pos] != "FIELD":
+        raise TokenError(f"{where}: expected 'FIELD', got {toks[pos]!r}")
+    pos += 1
+    values: dict[str, object] = {}
+    order = ["SPIN", "SU3", "SU2", "U1", "HEL"]
+    last = -1
+    while pos < len(toks) and toks[pos] in order:
+        key = toks[pos]
+        k = order.index(key)
+        if k <= last:
+            raise TokenError(
+                f"{where}: {key} is repeated or out of order (order is SPIN, SU3, SU2, U1, HEL)"
+            )
+        last = k
+        value, pos = _read_number(toks, pos + 1, f"{where}, {key}")
+        values[key] = value
+    if "SPIN" not in values:
+        raise TokenError(f"{where}: missing SPIN")
+    conj = False
+    if allow_dagger and pos < len(toks) and toks[pos] == "DAGGER":
+        conj, pos = True, pos + 1
+    su3 = values.get("SU3", Fraction(1))
+    su2 = values.get("SU2", Fraction(1))
+    for key, val in (("SU3", su3), ("SU2", su2)):
+        if val.denominator != 1:
+            raise TokenError(f"{where}: {key} representation must be an integer, got {val}")
+    try:
+        f = Field(
+            spin=values["SPIN"],
+            su3=int(su3),
+            su2=int(su2),
+            y=values.get("U1", Fraction(0)),
+            helicity=values.get("HEL"),
+        )
+    except FieldError as exc:
+        raise FieldError(f"{where}: {str(exc).removeprefix('field: ')}") from None
+    if f.su3 != 1 and su3 == 1:
+        raise TokenError(f"{where}: SU3 1 must be omitted")
+    if conj:
+        f = f.conjugate()
+    return f, conj, pos
+
+
+def parse_fields(text: str | Iterable[str]) -> tuple[Field, ...]:
+    """Parse a BART-L input string ``[SOS] FIELD SPIN 0 SU2 2 U1 1 … [EOS]`` into fields.
+
+    ``[SOS]``/``[EOS]`` are optional.  Raises :class:`TokenError` or :class:`FieldError`
+    naming the field and the fault.
+    """
+    toks = split_tokens(text) if isinstance(text, str) else list(text)
+    if toks and toks[0] == "[SOS]":
+        toks = toks[1:]
+    if toks and toks[-1] == "[EOS]":
+        toks = toks[:-1]
+    if not toks:
+        raise TokenError("empty field list: expected 'FIELD SPIN …'")
+    fields: list[Field] = []
+    pos = 0
+    while pos < len(toks):
+        if toks[pos] != "FIELD":
+            where = f"after field {len(fields)}" if fields else "at the start"
+            hint = " (a conjugated field is not an input)" if toks[pos] == "DAGGER" else ""
+            raise TokenError(f"stray token {toks[pos]!r} {where}{hint}; expected 'FIELD'")
+        f, _, pos = parse_field_tokens(toks, pos, len(fields))
+        fields.append(f)
+    return tuple(fields)
+
+
+def fields_tokens(fields: Sequence[Field], specials: bool = True) -> str:
+    """The BART-L input string of a field list."""
+    body = " ".join(" ".join(f.tokens()) for f in fields)
+    return f"[SOS] {body} [EOS]" if specials else body

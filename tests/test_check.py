@@ -1,0 +1,110 @@
+import pytest
+
+from lagnb.check import check_lagrangian, check_term
+from lagnb.engine import lagrangian
+from lagnb.fields import Field
+from lagnb.tokens import parse_term, split_terms
+
+HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
+# the released BART-L model's output for the Higgs (shared/bart-l-format.md), random labels
+RELEASED = """
++ FIELD SPIN 0 SU2 2 U1 1 ID4 FIELD SPIN 0 SU2 2 U1 1 ID7 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID0 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID9 CONTRACTIONS SU2 ID4 ID0 SU2 ID7 ID9
++ FIELD SPIN 0 SU2 2 U1 1 ID6 FIELD SPIN 0 SU2 2 U1 1 ID4 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID2 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID0 CONTRACTIONS SU2 ID6 ID4 SU2 ID2 ID0
++ DERIVATIVE SU2 U1 ID6 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID7 DERIVATIVE SU2 U1 ID0 FIELD SPIN 0 SU2 2 U1 1 ID4 CONTRACTIONS LORENTZ ID6 ID0 SU2 ID7 ID4
+- COMMUTATOR_A DERIVATIVE SU2 ID6 COMMUTATOR_B DERIVATIVE SU2 ID0 COMMUTATOR_A DERIVATIVE SU2 ID4 COMMUTATOR_B DERIVATIVE SU2 ID1 CONTRACTIONS LORENTZ ID6 ID4 LORENTZ ID0 ID1
+- COMMUTATOR_A DERIVATIVE U1 ID6 COMMUTATOR_B DERIVATIVE U1 ID0 COMMUTATOR_A DERIVATIVE U1 ID4 COMMUTATOR_B DERIVATIVE U1 ID1 CONTRACTIONS LORENTZ ID6 ID4 LORENTZ ID0 ID1
++ FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID6 FIELD SPIN 0 SU2 2 U1 1 ID7 CONTRACTIONS SU2 ID6 ID7
+"""
+
+
+def test_released_model_output_is_checked_term_by_term():
+    checks = check_lagrangian(HIGGS, RELEASED)
+    assert [c.status for c in checks] == ["valid", "invalid", "valid", "valid", "valid", "valid"]
+    assert "vanishes identically" in checks[1].explain()
+    lag = lagrangian(HIGGS)
+    assert [lag.terms[c.match].kind for c in checks if c.valid] == [
+        "quartic",
+        "kinetic",
+        "gauge_kinetic",
+        "gauge_kinetic",
+        "mass",
+    ]
+
+
+def test_every_engine_term_and_its_hc_is_valid_and_found(sm):
+    fields = (*sm, Field.scalar(8, 3, 0, name="X"), Field.scalar(-3, 1, "2/3", name="S"))
+    lag = lagrangian(fields)
+    for k, t in enumerate(lag.terms):
+        c = check_term(fields, t.tokens(fields))
+        assert c.valid and c.in_basis, (k, c.reasons)
+        assert c.match == k or lag.terms[c.match].tokens(fields) == t.tokens(fields)
+        if not t.hermitian:
+            h = check_term(fields, t.conjugate().tokens(fields))
+            assert h.valid and h.match_conjugate
+
+
+def test_relabelled_and_reordered_terms_match():
+    lag = lagrangian(HIGGS)
+    text = lag.terms[0].tokens(lag.fields)
+    shuffled = text.replace("ID0", "IDx").replace("ID3", "ID0").replace("IDx", "ID3")
+    assert check_term(HIGGS, shuffled).match == 0
+
+
+def test_sum_of_basis_terms_is_in_span_but_matches_none():
+    lag = lagrangian("FIELD SPIN 0 SU2 3 U1 2")
+    # tr-structure with ε's: (Δ Δ)(Δ† Δ†) written with two SU(2) ε pairs per side
+    d, dd = "FIELD SPIN 0 SU2 3 U1 2", "FIELD SPIN 0 SU2 3 U1 - 2 DAGGER"
+    t = (
+        f"+ {d} ID0 {d} ID1 {dd} ID2 {dd} ID3 CONTRACTIONS "
+        "SU2 ID0 ID1 SU2 ID0 ID1 SU2 ID2 ID3 SU2 ID2 ID3"
+    )
+    c = check_term(lag.fields, t)
+    assert c.valid and c.in_basis
+
+
+@pytest.mark.parametrize(
+    ("fields", "term", "reason"),
+    [
+        (
+            HIGGS,
+            "+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 1 ID1 CONTRACTIONS SU2 ID0 ID1",
+            "hypercharges add up to 2, not 0",
+        ),
+        (
+            HIGGS,
+            "+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1 CONTRACTIONS",
+            "has 1 lower SU2 index but 0 are contracted",
+        ),
+        (
+            "FIELD SPIN 1 / 2 HEL - 1 / 2 FIELD SPIN 1 / 2 HEL 1 / 2",
+            "+ FIELD SPIN 1 / 2 HEL - 1 / 2 ID0 FIELD SPIN 1 / 2 HEL 1 / 2 ID1 CONTRACTIONS LORENTZ ID0 ID1",
+            "a left-handed and a right-handed spinor",
+        ),
+        (
+            "FIELD SPIN 0",
+            "+ FIELD SPIN 0 ID0 FIELD SPIN 0 ID1 FIELD SPIN 0 ID2 FIELD SPIN 0 ID3 "
+            "FIELD SPIN 0 ID4 CONTRACTIONS",
+            "mass dimension 5 > 4",
+        ),
+        ("FIELD SPIN 0", "+ FIELD SPIN 0 SU2 2 ID0 CONTRACTIONS", "not in the field list"),
+        ("FIELD SPIN 0", "+ FIELD SPIN 0 ID0 FIELD SPIN 0 CONTRACTIONS", "expected an ID label"),
+        ("FIELD SPIN 0", "FIELD SPIN 0 ID0 CONTRACTIONS", "starts with '+' or '-'"),
+        ("FIELD SPIN 0", "+ FIELD SPIN 0 ID0 FIELD SPIN 0 DAGGER ID1", "missing CONTRACTIONS"),
+        (
+            "FIELD SPIN 0 SU3 3",
+            "+ FIELD SPIN 0 SU3 3 ID0 FIELD SPIN 0 SU3 - 3 DAGGER ID1 CONTRACTIONS SU3 ID0 ID9",
+            "ID9, which labels no object",
+        ),
+    ],
+)
+def test_failures_are_explained(fields, term, reason):
+    c = check_term(fields, term)
+    assert not c.valid
+    assert reason in c.explain()
+
+
+def test_parse_term_round_trips_engine_output(sm):
+    fields = (*sm, Field.scalar(6, 2, "1/3"), Field.left(8, 1, 0))
+    lag = lagrangian(fields)
+    for text in split_terms(lag.tokens()):
+        assert parse_term(fields, text).tokens(fields) == text
