@@ -87,9 +87,7 @@ def _name(fields: Sequence[Field], term: Term, pos: int) -> str:
 
 def _gauge_reasons(fields: Sequence[Field], term: Term) -> list[str]:
     reasons = []
-    objs = [
-        (k, f) for k, f in enumerate(term.factors) if isinstance(f, FieldFactor)
-    ]
+    objs = [(k, f) for k, f in enumerate(term.factors) if isinstance(f, FieldFactor)]
     y = sum((object_rep(fields[f.field], f.conjugate)[2] for _, f in objs), Fraction(0))
     if y != 0:
         reasons.append(f"U(1) hypercharges add up to {y}, not 0")
@@ -196,13 +194,11 @@ def sorted_form(term: Term) -> tuple[tuple[tuple[int, bool], ...], tuple[Atom, .
 
 
 @lru_cache(maxsize=256)
-def _engine_lagrangian(fields: tuple[Field, ...]):  # noqa: ANN202
+def _engine_lagrangian(fields: tuple[Field, ...]):
     return lagrangian(fields)
 
 
-def _basis_comparison(
-    fields: tuple[Field, ...], term: Term
-) -> tuple[bool, bool, int | None, bool]:
+def _basis_comparison(fields: tuple[Field, ...], term: Term) -> tuple[bool, bool, int | None, bool]:
     """(nonzero, in_basis, match, match_conjugate) for a derivative-free, gauge-valid term."""
     mono, atoms = sorted_form(term)
     slots, _ = monomial_slots(fields, mono)
@@ -269,8 +265,13 @@ def check_term(fields: str | Iterable[Field], term: Term | str) -> TermCheck:
         found, idx = _kinetic_match(fs, term)
         if not found:
             reasons.append("the index structure differs from the engine's kinetic term")
-        return TermCheck(**check, nonzero=True, in_basis=found, match=idx,  # type: ignore[arg-type]
-                         reasons=tuple(reasons))
+        return TermCheck(
+            **check,
+            nonzero=True,
+            in_basis=found,
+            match=idx,  # type: ignore[arg-type]
+            reasons=tuple(reasons),
+        )
     nonzero, in_basis, idx, conj = _basis_comparison(fs, term)
     if not nonzero:
         reasons.append(

@@ -169,9 +169,9 @@ def random_tensor(
     for start, count in ((1, p), (1 + p, q), (1 + p + q, s)):
         if count > 1:
             axes = list(range(start, start + count))
-            t = sum(
-                np.moveaxis(t, axes, list(perm)) for perm in permutations(axes)
-            ) / len(list(permutations(axes)))
+            t = sum(np.moveaxis(t, axes, list(perm)) for perm in permutations(axes)) / len(
+                list(permutations(axes))
+            )
     if p == 1 and q == 1:
         trace = np.einsum("bii...->b...", t)
         t = t - np.einsum("ij,b...->bij...", np.eye(3), trace) / 3.0
@@ -242,7 +242,9 @@ def _rank_basis(vectors: np.ndarray, tol: float = 1e-8) -> list[int]:
     return chosen
 
 
-def _independent(objs: tuple, candidates: list[tuple[Atom, ...]], su3: bool) -> list[tuple[Atom, ...]]:
+def _independent(
+    objs: tuple, candidates: list[tuple[Atom, ...]], su3: bool
+) -> list[tuple[Atom, ...]]:
     """The candidates (unsymmetrised, distinct objects) that form a basis, greedy in order."""
     if len(candidates) <= 1:
         return candidates

@@ -83,9 +83,7 @@ def monomial_slots(
         cls.setdefault(obj, len(cls))
         su3, su2, _ = object_rep(fields[obj[0]], obj[1])
         slots.append(Slot(su3, su2, obj[1], cls[obj]))
-    pairs = tuple(
-        (cls[(i, False)], cls[(i, True)]) for (i, c) in cls if not c and (i, True) in cls
-    )
+    pairs = tuple((cls[(i, False)], cls[(i, True)]) for (i, c) in cls if not c and (i, True) in cls)
     return tuple(slots), pairs
 
 
@@ -100,9 +98,7 @@ def monomial_terms(fields: Sequence[Field], mono: Monomial, kind: str, sign: str
     factors = tuple(FieldFactor(i, c) for i, c in mono)
     out = []
     for inv in invariant_basis(slots, pairs if self_conjugate else ()):
-        out.append(
-            Term(kind, factors, lorentz + inv.atoms, hermitian=inv.hermitian, sign=sign)
-        )
+        out.append(Term(kind, factors, lorentz + inv.atoms, hermitian=inv.hermitian, sign=sign))
     return out
 
 

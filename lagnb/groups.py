@@ -17,7 +17,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-SU3_REPS: dict[int, tuple[int, int]] = {1: (0, 0), 3: (1, 0), -3: (0, 1), 6: (2, 0), -6: (0, 2), 8: (1, 1)}
+SU3_REPS: dict[int, tuple[int, int]] = {
+    1: (0, 0),
+    3: (1, 0),
+    -3: (0, 1),
+    6: (2, 0),
+    -6: (0, 2),
+    8: (1, 1),
+}
 """SU(3) representations by signed dimension (``-3`` is the 3̄) → Dynkin labels (p, q)."""
 
 SU2_REPS: tuple[int, ...] = (1, 2, 3, 4)

@@ -15,8 +15,19 @@ SPECIAL_TOKENS = ("[PAD]", "[SOS]", "[EOS]", "[UNK]")
 """Padding, start, end and unknown (ids 0–3 in lagnb's tokenizer)."""
 
 WORDS = (
-    "FIELD", "SPIN", "HEL", "DAGGER", "DERIVATIVE", "SIGMA_BAR", "SU3", "SU2", "U1",
-    "LORENTZ", "CONTRACTIONS", "COMMUTATOR_A", "COMMUTATOR_B",
+    "FIELD",
+    "SPIN",
+    "HEL",
+    "DAGGER",
+    "DERIVATIVE",
+    "SIGMA_BAR",
+    "SU3",
+    "SU2",
+    "U1",
+    "LORENTZ",
+    "CONTRACTIONS",
+    "COMMUTATOR_A",
+    "COMMUTATOR_B",
 )
 SYMBOLS = ("i", "+", "-", "/")
 DIGITS = tuple("0123456789")
@@ -188,7 +199,11 @@ def _kind(fields: Sequence[Field], factors: list[Factor]) -> str:
     n_s = sum(fields[f.field].is_scalar for f in ff)
     n_f = len(ff) - n_s
     return {
-        (2, 0): "mass", (0, 2): "mass", (3, 0): "trilinear", (4, 0): "quartic", (1, 2): "yukawa"
+        (2, 0): "mass",
+        (0, 2): "mass",
+        (3, 0): "trilinear",
+        (4, 0): "quartic",
+        (1, 2): "yukawa",
     }.get((n_s, n_f), "other")
 
 
