@@ -131,40 +131,76 @@ def _gauge_reasons(fields: Sequence[Field], term: Term) -> list[str]:
     return reasons
 
 
-def _lorentz_reasons(fields: Sequence[Field], term: Term) -> list[str]:
+def _lorentz_pairs(term: Term) -> list[frozenset[int]] | None:
+    """The Lorentz atoms as sets of positions, or None if one joins more than two objects."""
+    pairs = [frozenset(a.objects) for a in term.contractions if a.group == "LORENTZ"]
+    return pairs if all(len(p) == 2 for p in pairs) else None
+
+
+def _gauge_kinetic_reasons(term: Term) -> list[str]:
+    parts = [(f.part, f.group) if isinstance(f, Commutator) else None for f in term.factors]
+    if None in parts or len({g for _, g in parts}) != 1 or [p for p, _ in parts] != list("ABAB"):
+        return ["a gauge kinetic term is [D_μ,D_ν][D^μ,D^ν] of one group (A B A B)"]
+    pairs = _lorentz_pairs(term)
+    if pairs is not None and any(p in (frozenset({0, 1}), frozenset({2, 3})) for p in pairs):
+        return ["it contracts the two indices of one commutator: [D_μ, D^μ] = 0"]
+    good = ({frozenset({0, 2}), frozenset({1, 3})}, {frozenset({0, 3}), frozenset({1, 2})})
+    if pairs is None or len(pairs) != 2 or set(pairs) not in good:
+        return ["the Lorentz indices of [D_μ,D_ν][D^μ,D^ν] must be paired across the commutators"]
+    return []
+
+
+def _kinetic_reasons(fields: Sequence[Field], term: Term) -> list[str]:
     objs = [f for f in term.factors if isinstance(f, FieldFactor)]
-    ferm = [f for f in objs if fields[f.field].is_fermion]
-    if term.kind == "gauge_kinetic":
-        ok = [type(f) for f in term.factors] == [Commutator] * 4 and len(
-            {f.group for f in term.factors}  # type: ignore[union-attr]
-        ) == 1
-        return [] if ok else ["a gauge kinetic term is [D_μ,D_ν][D^μ,D^ν] of one group"]
-    derivs = [k for k, f in enumerate(term.factors) if isinstance(f, Derivative)]
-    if derivs or any(isinstance(f, SigmaBar) for f in term.factors):
-        shape = [type(f) for f in term.factors]
-        scalar_ok = shape == [Derivative, FieldFactor, Derivative, FieldFactor]
-        fermion_ok = shape == [FieldFactor, SigmaBar, Derivative, FieldFactor]
-        if not (scalar_ok or fermion_ok) or len({f.field for f in objs}) != 1:
-            return [
-                "a term with derivatives must be a kinetic term (D φ)† (D φ) or ψ† σ̄ D ψ of "
-                "one field"
-            ]
-        if objs[0].conjugate == objs[1].conjugate:
-            return ["a kinetic term joins a field with its conjugate"]
-        if scalar_ok and fields[objs[0].field].is_fermion:
-            return ["a fermion's kinetic term needs σ̄^μ"]
-        if fermion_ok and fields[objs[0].field].is_scalar:
-            return ["a scalar's kinetic term has two derivatives, not σ̄^μ"]
-        return []
+    shape = [type(f) for f in term.factors]
+    scalar_ok = shape == [Derivative, FieldFactor, Derivative, FieldFactor]
+    fermion_ok = shape == [FieldFactor, SigmaBar, Derivative, FieldFactor]
+    if not (scalar_ok or fermion_ok) or len({f.field for f in objs}) != 1:
+        return [
+            "a term with derivatives must be a kinetic term (D φ)† (D φ) or ψ† σ̄ D ψ of one field"
+        ]
+    if objs[0].conjugate == objs[1].conjugate:
+        return ["a kinetic term joins a field with its conjugate"]
+    if scalar_ok and fields[objs[0].field].is_fermion:
+        return ["a fermion's kinetic term needs σ̄^μ"]
+    if fermion_ok and fields[objs[0].field].is_scalar:
+        return ["a scalar's kinetic term has two derivatives, not σ̄^μ"]
+    pairs = _lorentz_pairs(term)
+    if scalar_ok and pairs != [frozenset({0, 2})]:
+        return ["the Lorentz indices of the two derivatives must be contracted with each other"]
+    vector, spinor = frozenset({1, 2}), {frozenset({0, 1}), frozenset({1, 3})}
+    if fermion_ok and (pairs is None or vector not in pairs or not set(pairs) - {vector} <= spinor):
+        return ["σ̄^μ must carry the derivative's index and join ψ† to ψ"]
+    return []
+
+
+def _lorentz_reasons(fields: Sequence[Field], term: Term) -> list[str]:
+    if any(isinstance(f, Commutator) for f in term.factors):
+        return _gauge_kinetic_reasons(term)
+    if any(isinstance(f, Derivative | SigmaBar) for f in term.factors):
+        return _kinetic_reasons(fields, term)
+    ferm = [
+        k
+        for k, f in enumerate(term.factors)
+        if isinstance(f, FieldFactor) and fields[f.field].is_fermion
+    ]
     if len(ferm) not in (0, 2):
         return [f"{len(ferm)} fermion fields cannot form a Lorentz scalar without derivatives"]
+    pairs = _lorentz_pairs(term)
     if len(ferm) == 2:
-        left = [is_left_spinor(fields[f.field], f.conjugate) for f in ferm]
-        if left[0] != left[1]:
+        a, b = (term.factors[k] for k in ferm)
+        if is_left_spinor(fields[a.field], a.conjugate) != is_left_spinor(
+            fields[b.field], b.conjugate
+        ):
             return [
                 "a left-handed and a right-handed spinor cannot be contracted into a Lorentz "
                 "scalar without σ^μ and a derivative"
             ]
+        # the public data may leave the spinor ε implicit; if written it joins the two fermions
+        if pairs is None or pairs not in ([], [frozenset(ferm)]):
+            return ["the spinor indices must be contracted between the two fermions"]
+    elif pairs:
+        return ["scalars carry no Lorentz index to contract"]
     return []
 
 
@@ -226,11 +262,16 @@ def _basis_comparison(fields: tuple[Field, ...], term: Term) -> tuple[bool, bool
 
 
 def _kinetic_match(fields: tuple[Field, ...], term: Term) -> tuple[bool, int | None]:
-    """Kinetic and gauge kinetic terms match the engine's by their label-free tokens."""
-    lag = _engine_lagrangian(fields)
-    target = term.tokens(fields)
-    for idx, t in enumerate(lag.terms):
-        if t.tokens(fields) == target:
+    """Kinetic and gauge kinetic terms match the engine's by factors and contractions."""
+
+    def key(t: Term) -> object:
+        # the Lorentz pairing of a (valid) gauge kinetic term only fixes its sign
+        if t.kind == "gauge_kinetic":
+            return t.factors
+        return t.factors, sorted(t.contractions)
+
+    for idx, t in enumerate(_engine_lagrangian(fields).terms):
+        if t.kind == term.kind and key(t) == key(term):
             return True, idx
     return False, None
 
@@ -263,7 +304,9 @@ def check_term(fields: str | Iterable[Field], term: Term | str) -> TermCheck:
         return TermCheck(**check, reasons=tuple(reasons))  # type: ignore[arg-type]
     if term.kind in ("kinetic", "gauge_kinetic"):
         found, idx = _kinetic_match(fs, term)
-        if not found:
+        if not found and term.kind == "gauge_kinetic":
+            reasons.append("no field is charged under this group (the engine omits its F²)")
+        elif not found:
             reasons.append("the index structure differs from the engine's kinetic term")
         return TermCheck(
             **check,

@@ -181,11 +181,24 @@ def _with_indices(base: str, indices: list[tuple[str, str]]) -> str:
 
 
 def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
-    if term.kind == "gauge_kinetic":
-        g = term.factors[0].group  # type: ignore[union-attr]
-        sym = GAUGE_FIELDS[g]
-        sup = "" if g == "U1" else "^{A}"
-        return rf"-\frac{{1}}{{4}} {sym}{sup}_{{\mu\nu}} {sym}^{{{'A' if sup else ''}\mu\nu}}"
+    halves = [f for f in term.factors if isinstance(f, Commutator)]
+    if halves:
+        groups = {f.group for f in halves}
+        if len(halves) == len(term.factors) == 4 and len(groups) == 1:
+            g = groups.pop()
+            sym, a = GAUGE_FIELDS[g], "" if g == "U1" else "A"
+            head = "-" if term.sign == "-" else ""
+            lower = rf"{sym}^{{{a}}}_{{\mu\nu}}" if a else rf"{sym}_{{\mu\nu}}"
+            return rf"{head}\frac{{1}}{{4}} {lower} {sym}^{{{a}\mu\nu}}"
+        # not a field strength squared (e.g. a model's malformed output): show the pieces
+        return " ".join(
+            rf"[D^{{{f.group}}}]_{{{f.part}}}"
+            if isinstance(f, Commutator)
+            else names[f.field] + (r"^{\dagger}" if f.conjugate else "")
+            if isinstance(f, FieldFactor)
+            else "?"
+            for f in term.factors
+        )
     idx, eps = _index_labels(term)
     parts: list[str] = []
     derivative_next = False

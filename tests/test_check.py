@@ -108,3 +108,47 @@ def test_parse_term_round_trips_engine_output(sm):
     lag = lagrangian(fields)
     for text in split_terms(lag.tokens()):
         assert parse_term(fields, text).tokens(fields) == text
+
+
+GAUGE = "- COMMUTATOR_A DERIVATIVE U1 ID0 COMMUTATOR_B DERIVATIVE U1 ID1 COMMUTATOR_A DERIVATIVE U1 ID2 COMMUTATOR_B DERIVATIVE U1 ID3 CONTRACTIONS "
+
+
+@pytest.mark.parametrize(
+    ("term", "status", "reason"),
+    [
+        (GAUGE + "LORENTZ ID0 ID2 LORENTZ ID1 ID3", "valid", ""),
+        (GAUGE + "LORENTZ ID0 ID3 LORENTZ ID1 ID2", "valid", ""),
+        (GAUGE + "LORENTZ ID0 ID1 LORENTZ ID2 ID3", "invalid", "[D_μ, D^μ] = 0"),
+        (
+            GAUGE.replace("B DERIVATIVE U1 ID1", "A DERIVATIVE U1 ID1")
+            + "LORENTZ ID0 ID2 LORENTZ ID1 ID3",
+            "invalid",
+            "(A B A B)",
+        ),
+        (
+            GAUGE.replace("U1 ID3", "SU2 ID3") + "LORENTZ ID0 ID2 LORENTZ ID1 ID3",
+            "invalid",
+            "of one group",
+        ),
+        (GAUGE + "LORENTZ ID0 ID2", "invalid", "paired across the commutators"),
+        (
+            "+ DERIVATIVE SU2 U1 ID0 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1 DERIVATIVE SU2 U1 ID2 FIELD SPIN 0 SU2 2 U1 1 ID3 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID1 ID3",
+            "invalid",
+            "two derivatives must be contracted",
+        ),
+        (
+            "+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID1 ID0",
+            "invalid",
+            "scalars carry no Lorentz index",
+        ),
+    ],
+)
+def test_kinetic_structures_are_checked(term, status, reason):
+    c = check_term(HIGGS, term)
+    assert c.status == status, c.reasons
+    assert reason in c.explain()
+
+
+def test_gauge_kinetic_of_an_uncharged_group_is_valid_but_not_in_the_engine():
+    c = check_term(HIGGS, GAUGE.replace("U1", "SU3") + "LORENTZ ID0 ID2 LORENTZ ID1 ID3")
+    assert c.valid and not c.in_basis and "no field is charged" in c.reasons[0]
