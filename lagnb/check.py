@@ -119,7 +119,7 @@ def _gauge_reasons(fields: Sequence[Field], term: Term) -> list[str]:
                 reasons.append(f"{group} contraction of {names}: a δ joins exactly two indices")
             for entry in atom.entries:
                 used[entry] = used.get(entry, 0) + 1
-        for key in set(need) | set(used):
+        for key in sorted(set(need) | set(used)):
             if used.get(key, 0) != need.get(key, 0):
                 n_need, n_used = need.get(key, 0), used.get(key, 0)
                 reasons.append(

@@ -35,8 +35,468 @@ def _run_lagrangian(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from dataclasses import fields as dc_fields
+
+    p = sub.add_parser(
+        "train",
+        help="train (or resume) a BART-L model on a dataset folder",
+        description="Train a BART-L model on DATA/<split>/part-*.parquet (columns input, "
+        "target). Resumes from OUT/checkpoint if present. The final model is written to OUT "
+        "with train_log.json and loss.png. Multi-GPU: accelerate launch -m lagnb.cli train ...",
+    )
+    p.add_argument("--data", required=True, help="dataset folder (from 'lagnb sample')")
+    p.add_argument("--out", required=True, help="output folder for the model and checkpoint")
+    from .train import TrainConfig
+
+    skip = {"data", "out", "model_overrides", "keep_checkpoint"}
+    for f in dc_fields(TrainConfig):
+        if f.name in skip:
+            continue
+        typ = {"int": int, "float": float, "str": str}
+        base = str(f.type).split(" |")[0]
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            type=typ.get(base, str),
+            default=f.default,
+            help=f"(default: {f.default})",
+        )
+    p.add_argument(
+        "--no-keep-checkpoint",
+        dest="keep_checkpoint",
+        action="store_false",
+        help="delete OUT/checkpoint after a finished run (keeps only the model)",
+    )
+    p.add_argument("--stop-after", type=int, default=None, help="stop (resumable) after N steps")
+    p.add_argument("--fresh", action="store_true", help="delete OUT/checkpoint, start over")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from dataclasses import fields as dc_fields
+
+    from .train import TrainConfig, train
+
+    kw = {f.name: getattr(args, f.name) for f in dc_fields(TrainConfig) if hasattr(args, f.name)}
+    state = train(TrainConfig(**kw), stop_after=args.stop_after, fresh=args.fresh)
+    last = state["history"][-1] if state["history"] else {}
+    done = "finished" if state.get("finished") else "stopped (resume with the same command)"
+    print(f"lagnb train: {done} at step {state['step']}; last log {last}; output {state['out']}")
+    return 0
+
+
+def _add_complete(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "complete", help="let the model propose the terms missing from a partial Lagrangian"
+    )
+    p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
+    p.add_argument("--partial", default="", help="the terms present (BART-L tokens)")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--max-terms", type=int, default=None, help="propose at most this many")
+    p.add_argument("--max-new-tokens", type=int, default=None)
+    p.add_argument("--unconstrained", action="store_true", help="no grammar constraint")
+    p.add_argument(
+        "--keep-order",
+        action="store_true",
+        help="force the partial terms in the order given (default: BART-L order)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads while decoding (default 1: fastest for small models)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=_run_complete)
+
+
+def _run_complete(args: argparse.Namespace) -> int:
+    import json
+
+    from .autocomplete import complete, torch_threads
+    from .model import load_bundle, shipped_model_path
+
+    bundle = load_bundle(args.model or shipped_model_path())
+    with torch_threads(args.threads):
+        result = complete(
+            bundle,
+            args.fields,
+            args.partial,
+            max_terms=args.max_terms,
+            max_new_tokens=args.max_new_tokens,
+            constrained=not args.unconstrained,
+            reorder=not args.keep_order,
+        )
+    print(json.dumps(result.to_json(), indent=2) if args.json else result.summary())
+    return 0
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generate", help="write a Lagrangian with a trained model")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--json", action="store_true", help="terms as JSON with check results")
+    p.add_argument("--beams", type=int, default=1, help="beam width (1 = greedy)")
+    p.add_argument("--constrained", action="store_true", help="grammar-constrained decoding")
+    p.add_argument("--prefix", default=None, help="partial Lagrangian forced as the start")
+    p.add_argument("--max-new-tokens", type=int, default=None)
+    p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
+    p.set_defaults(run=_run_generate)
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    import json
+
+    from .generate import generate, prediction_json
+    from .model import load_bundle, shipped_model_path
+
+    bundle = load_bundle(args.model or shipped_model_path())
+    text = generate(
+        bundle,
+        args.fields,
+        prefix=args.prefix,
+        num_beams=args.beams,
+        max_new_tokens=args.max_new_tokens,
+        constrained=args.constrained,
+    )
+    if args.json:
+        print(json.dumps(prediction_json(args.fields, text), indent=2))
+    else:
+        print(text)
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="score a model against the engine (data + benchmarks)")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--data", default=None, help="dataset folder (splits test, ood)")
+    p.add_argument("--splits", nargs="+", default=["test", "ood"])
+    p.add_argument("--max-examples", type=int, default=None, help="per split")
+    p.add_argument("--no-benchmarks", dest="benchmarks", action="store_false")
+    p.add_argument("--beams", type=int, default=1)
+    p.add_argument("--constrained", action="store_true")
+    p.add_argument(
+        "--no-check", dest="check", action="store_false", help="skip the term checker (validity)"
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--out", default=None, help="also write per-example rows (.parquet/.csv)")
+    p.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .evaluate import evaluate
+    from .model import load_bundle, shipped_model_path
+
+    bundle = load_bundle(args.model or shipped_model_path())
+    res = evaluate(
+        bundle,
+        args.data,
+        splits=args.splits,
+        benchmarks=args.benchmarks,
+        max_examples=args.max_examples,
+        num_beams=args.beams,
+        constrained=args.constrained,
+        check=args.check,
+        progress=not args.json,
+    )
+    if args.out:
+        rows = res.rows.assign(malformed=res.rows["malformed"].map(list))
+        if args.out.endswith(".csv"):
+            rows.to_csv(args.out, index=False)
+        else:
+            rows.to_parquet(args.out, index=False)
+    if args.json:
+        print(json.dumps(res.to_json(), indent=2))
+    else:
+        import pandas as pd
+
+        with pd.option_context(
+            "display.width", 160, "display.max_columns", 20, "display.precision", 3
+        ):
+            print(res.summary("split"))
+            print(res.summary(["split", "n_fields"]))
+            if args.benchmarks:
+                cols = ["name", "n_true", "n_pred", "f1", "exact", "paper_score", "validity"]
+                print(res.rows[res.rows["split"] == "benchmark"][cols].to_string(index=False))
+    return 0
+
+
+def _weights_arg(text: str) -> dict[str, float] | list[str]:
+    """``"1:4,3:2"`` → {"1": 4.0, "3": 2.0}; ``"0,1/3,-1/3"`` → ["0", "1/3", "-1/3"]."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if all(":" in t for t in items):
+        out: dict[str, float] = {}
+        for t in items:
+            key, _, w = t.rpartition(":")
+            try:
+                out[key.strip()] = float(w)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"bad weight in {t!r}") from None
+        return out
+    if any(":" in t for t in items):
+        raise argparse.ArgumentTypeError(f"give weights for all values or none: {text!r}")
+    return items
+
+
+def _target_arg(text: str) -> tuple[str, float]:
+    name, _, frac = text.partition("=")
+    try:
+        return name.strip(), float(frac)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected FEATURE=FRACTION (e.g. trilinear=0.25), got {text!r}"
+        ) from None
+
+
+def _add_sample(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sample",
+        help="sample a dataset of (fields, Lagrangian) pairs to DIR (parquet, resumable)",
+        description="Sample random field contents, write their exact Lagrangians to "
+        "OUT/<split>/part-*.parquet and OUT/meta.json, and print the achieved feature "
+        "fractions. An interrupted run resumes when called again with the same parameters.",
+    )
+    p.add_argument("--out", required=True, help="dataset folder")
+    p.add_argument("--n", type=int, default=1000, help="in-distribution Lagrangians")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strategy", choices=["uniform", "enriched"], default="uniform")
+    p.add_argument(
+        "--target",
+        type=_target_arg,
+        action="append",
+        metavar="FEATURE=FRAC",
+        help="enriched: minimum fraction of a feature (repeatable; default targets if none)",
+    )
+    p.add_argument("--min-fields", type=int, default=1)
+    p.add_argument("--max-fields", type=int, default=6)
+    p.add_argument("--reps", default="default", help="default | uniform | bart-l")
+    p.add_argument("--su3", type=_weights_arg, help='SU(3) reps, e.g. "1,3,-3" or "1:4,3:1"')
+    p.add_argument("--su2", type=_weights_arg, help='SU(2) reps, e.g. "1,2,3"')
+    p.add_argument("--spins", type=_weights_arg, help='e.g. "scalar:2,left:1,right:1"')
+    p.add_argument("--hypercharges", type=_weights_arg, help='e.g. "0,1/3,-1/3,1,-1"')
+    p.add_argument("--p-scalars-only", type=float, default=0.3)
+    p.add_argument("--max-target-len", type=int, default=2048, help="0: no limit")
+    p.add_argument("--no-shuffle", action="store_true", help="fields in canonical order")
+    p.add_argument("--valid-fraction", type=float, default=0.05)
+    p.add_argument("--test-fraction", type=float, default=0.05)
+    p.add_argument("--n-ood", type=int, default=None, help="ood split size (default 5%% of n)")
+    p.add_argument("--ood-min-fields", type=int, default=None)
+    p.add_argument("--ood-max-fields", type=int, default=None)
+    p.add_argument("--shard-size", type=int, default=1024)
+    p.add_argument("--max-candidates", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--max-shards", type=int, default=None, help="stop after this many shards")
+    p.add_argument("--overwrite", action="store_true", help="replace a different dataset")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_sample)
+
+
+def _run_sample(args: argparse.Namespace) -> int:
+    from .dataset import build_dataset, read_meta, sample_summary
+
+    params = {
+        "n": args.n,
+        "seed": args.seed,
+        "strategy": args.strategy,
+        "targets": dict(args.target) if args.target else None,
+        "min_fields": args.min_fields,
+        "max_fields": args.max_fields,
+        "reps": args.reps,
+        "su3_weights": args.su3,
+        "su2_weights": args.su2,
+        "spin_weights": args.spins,
+        "hypercharges": args.hypercharges,
+        "p_scalars_only": args.p_scalars_only,
+        "max_target_len": args.max_target_len or None,
+        "shuffle": not args.no_shuffle,
+        "valid_fraction": args.valid_fraction,
+        "test_fraction": args.test_fraction,
+        "n_ood": args.n_ood,
+        "ood_min_fields": args.ood_min_fields,
+        "ood_max_fields": args.ood_max_fields,
+        "shard_size": args.shard_size,
+        "max_candidates": args.max_candidates,
+    }
+    out = build_dataset(
+        args.out,
+        workers=args.workers,
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
+        max_shards=args.max_shards,
+        **params,
+    )
+    try:
+        meta = read_meta(out)
+    except LagnbError:
+        print(f"stopped after --max-shards {args.max_shards}; run again to resume ({out})")
+        return 0
+    print(f"dataset: {out}")
+    print(sample_summary(meta))
+    return 0
+
+
+def _add_import_csv(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import-csv",
+        help="import a dataset in the public BART-L CSV layout (fields, Lagrangian, train/eval)",
+    )
+    p.add_argument("csv", help="local CSV file")
+    p.add_argument("--out", required=True, help="dataset folder")
+    p.add_argument("--valid-fraction", type=float, default=0.05)
+    p.add_argument("--eval-split", choices=["valid", "test"], default="test")
+    p.add_argument("--keep-duplicates", action="store_true")
+    p.add_argument("--max-rows", type=int, default=None)
+    p.add_argument("--skip-bad-rows", action="store_true")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_import_csv)
+
+
+def _run_import_csv(args: argparse.Namespace) -> int:
+    from .dataset import import_bart_l_csv, read_meta, sample_summary
+
+    out = import_bart_l_csv(
+        args.csv,
+        args.out,
+        valid_fraction=args.valid_fraction,
+        eval_split=args.eval_split,
+        dedupe=not args.keep_duplicates,
+        max_rows=args.max_rows,
+        on_error="skip" if args.skip_bad_rows else "raise",
+        workers=args.workers,
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
+    )
+    meta = read_meta(out)
+    print(f"dataset: {out}")
+    print(sample_summary(meta))
+    info = meta["phases"]["main"]
+    print(
+        f"rows read {info['rows']}, duplicates dropped {info['duplicates']} "
+        f"({info['cross_split_duplicates']} across train/eval), bad rows {info['errors']}"
+    )
+    return 0
+
+
+def _add_stats(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stats", help="statistics of a dataset folder (and an overview PNG)")
+    p.add_argument("data", help="dataset folder")
+    p.add_argument("--png", help="write the overview figure here")
+    p.set_defaults(run=_run_stats)
+
+
+def _run_stats(args: argparse.Namespace) -> int:
+    from .dataset import read_meta, sample_summary
+    from .stats import length_summary, load_frame, plot_overview
+
+    meta = read_meta(args.data)
+    print(sample_summary(meta))
+    df = load_frame(args.data)
+    print(length_summary(df).to_string())
+    if args.png:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        plot_overview(
+            df, meta.get("targets"), meta.get("params", {}).get("max_target_len"), args.png
+        )
+        print(f"figure: {args.png}")
+    return 0
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="execute a notebook headlessly (papermill) with parameters",
+        description="Execute NOTEBOOK (a path, or a name under notebooks/) into a run folder. "
+        "Fails with the failing cell's error and a non-zero exit code.",
+    )
+    p.add_argument("notebook")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="a parameter (Python literal or string); repeatable",
+    )
+    p.add_argument("--out", help="executed notebook path (default RUN_DIR/<name>)")
+    p.add_argument("--run-dir", help="run folder (default runs/<stem>-<timestamp>)")
+    p.add_argument("--kernel", help="kernel name (default: the notebook's)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_run)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from .pipeline import parameter_pairs, run_notebook
+
+    out = run_notebook(
+        args.notebook,
+        parameter_pairs(args.parameter),
+        output=args.out,
+        run_dir=args.run_dir,
+        kernel_name=args.kernel,
+        progress=not args.no_progress,
+    )
+    print(f"executed notebook: {out}")
+    return 0
+
+
+def _add_pipeline(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pipeline",
+        help="run the project's notebooks in order on a preset (default: tiny)",
+        description="Execute notebooks/NN_*.ipynb in order with the preset's parameters into "
+        "runs/<preset>/ (missing notebooks are skipped). Stops at the first failing cell.",
+    )
+    p.add_argument("--preset", default="tiny", help="tiny (default) | small | paper")
+    p.add_argument("--run-dir", help="folder for the executed notebooks (default runs/<preset>)")
+    p.add_argument("--only", nargs="+", metavar="PREFIX", help="e.g. --only 01 02")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="override a parameter in every notebook that declares it; repeatable",
+    )
+    p.add_argument("--kernel", help="kernel name (default: each notebook's)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_pipeline)
+
+
+def _run_pipeline(args: argparse.Namespace) -> int:
+    from .pipeline import parameter_pairs, run_pipeline
+
+    done = run_pipeline(
+        args.preset,
+        run_dir=args.run_dir,
+        only=args.only,
+        overrides=parameter_pairs(args.parameter),
+        kernel_name=args.kernel,
+        progress=not args.no_progress,
+    )
+    print(f"pipeline {args.preset}: {len(done)} notebook(s) executed")
+    for path in done:
+        print(f"  {path}")
+    return 0
+
+
 # Subcommands register here, one function each (keep this list in the order of the README).
-SUBCOMMANDS = [_add_lagrangian]
+SUBCOMMANDS = [
+    _add_lagrangian,
+    _add_train,
+    _add_generate,
+    _add_evaluate,
+    _add_complete,
+    _add_sample,
+    _add_import_csv,
+    _add_stats,
+    _add_run,
+    _add_pipeline,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

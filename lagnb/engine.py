@@ -17,8 +17,10 @@ scalar) and kinetic mixing are left out: both are removed by field redefinitions
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
+from functools import lru_cache
 from itertools import combinations_with_replacement
 
 from .contractions import Atom, Slot, invariant_basis
@@ -55,17 +57,27 @@ def is_left_spinor(f: Field, conj: bool) -> bool:
     return f.is_fermion and ((f.helicity < 0) != conj)
 
 
+@lru_cache(maxsize=64)
+def _charges(fields: tuple[Field, ...]) -> dict[Obj, tuple[int, int, int]]:
+    """Per object: (hypercharge × common denominator, triality p − q, number of SU(2) indices)."""
+    den = math.lcm(*(f.y.denominator for f in fields))
+    out = {}
+    for i, f in enumerate(fields):
+        for c in (False, True):
+            su3, su2, y = object_rep(f, c)
+            p, q = su3_slots(su3)
+            out[(i, c)] = (int(y * den), p - q, su2_slots(su2))
+    return out
+
+
 def allowed(fields: Sequence[Field], mono: Monomial) -> bool:
     """Cheap necessary conditions: zero hypercharge, zero triality, an even number of SU(2)
     indices."""
-    y = Fraction(0)
-    tri = s2 = 0
-    for i, c in mono:
-        su3, su2, yy = object_rep(fields[i], c)
-        p, q = su3_slots(su3)
-        y += yy
-        tri += p - q
-        s2 += su2_slots(su2)
+    table = _charges(tuple(fields))
+    y = tri = s2 = 0
+    for obj in mono:
+        dy, dt, ds = table[obj]
+        y, tri, s2 = y + dy, tri + dt, s2 + ds
     return y == 0 and tri % 3 == 0 and s2 % 2 == 0
 
 

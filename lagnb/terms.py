@@ -242,6 +242,10 @@ class Lagrangian:
     def __len__(self) -> int:
         return len(self.terms)
 
+    def __repr__(self) -> str:
+        kinds = ", ".join(f"{n} {k}" for k in KINDS if (n := len(self.by_kind(k))))
+        return f"<Lagrangian of {len(self.fields)} fields: {len(self.terms)} terms ({kinds})>"
+
     def __iter__(self) -> Iterator[Term]:
         return iter(self.terms)
 

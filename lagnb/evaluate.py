@@ -1,0 +1,301 @@
+"""Evaluating a model: generate for held-out field lists and score against the engine.
+
+For every example the model's output is split into terms and scored with
+:func:`lagnb.metrics.score_lagrangian` against the engine's exact Lagrangian (term precision,
+recall, F1, exact match, and the BART-L paper's score S).  Each well-formed generated term is
+also given to the engine's term checker (:func:`lagnb.check.check_term`): *validity* is the
+fraction of generated terms that are gauge and Lorentz invariant, renormalizable and non-zero,
+whether or not they are in the target.  Results are aggregated by number of fields, by split
+(``test`` in distribution, ``ood`` out of distribution) and by fermion vs scalar-only sets.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from .benchmarks import BENCHMARKS
+from .engine import lagrangian
+from .errors import LagnbError
+from .fields import fields_tokens, parse_fields
+from .generate import generate_batch
+from .metrics import score_lagrangian
+from .model import Bundle
+from .tokens import split_terms
+
+SUMMARY_COLUMNS = [
+    "n",
+    "f1",
+    "precision",
+    "recall",
+    "exact",
+    "paper_score",
+    "paper_object_score",
+    "length_penalty",
+    "validity",
+    "malformed_terms",
+    "truncated",
+]
+
+
+def check_terms(fields, terms: Sequence[str]) -> tuple[int, int, list[list[str]]]:
+    """(valid terms, checked terms, reasons per invalid term) by the engine's term checker.
+
+    Returns (0, 0, []) when the checker is not available.
+    """
+    try:
+        from .check import check_term
+    except ImportError:
+        return 0, 0, []
+    valid = 0
+    reasons: list[list[str]] = []
+    for t in terms:
+        try:
+            c = check_term(fields, t)
+        except LagnbError as exc:
+            reasons.append([str(exc)])
+            continue
+        if c.valid:
+            valid += 1
+        else:
+            reasons.append(list(c.reasons))
+    return valid, len(terms), reasons
+
+
+def score_example(
+    input_string: str, prediction: str, target: str | None = None, *, check: bool = True
+) -> dict[str, Any]:
+    """All scores of one prediction (``target`` defaults to the engine's Lagrangian)."""
+    fields = parse_fields(input_string)
+    if target is None:
+        target = lagrangian(fields).tokens()
+    s = score_lagrangian(prediction, target)
+    row: dict[str, Any] = {
+        "input": input_string,
+        "n_fields": len(fields),
+        "has_fermion": any(f.is_fermion for f in fields),
+        "target": target,
+        "prediction": prediction,
+        **s.as_dict(),
+    }
+    row["malformed"] = row.pop("malformed_terms")
+    valid, checked = check_terms(fields, split_terms(prediction))[:2] if check else (0, 0)
+    row["valid_terms"], row["checked_terms"] = valid, checked
+    row["validity"] = valid / checked if checked else float("nan")
+    return row
+
+
+@dataclass
+class EvalResult:
+    """Per-example rows and run metadata; summaries are computed from the rows."""
+
+    rows: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Mean scores (overall, or grouped ``by`` columns such as ``"n_fields"``)."""
+        return summarise(self.rows, by)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "meta": self.meta,
+            "overall": _records(self.summary()),
+            "by_split": _records(self.summary("split")),
+            "by_n_fields": _records(self.summary(["split", "n_fields"])),
+            "by_content": _records(self.summary(["split", "content"])),
+            "malformed_examples": [
+                {"input": r.input, "malformed": list(r.malformed)}
+                for r in self.rows.itertuples()
+                if len(r.malformed)
+            ][:20],
+        }
+        return out
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return json.loads(df.reset_index().to_json(orient="records"))
+
+
+def summarise(rows: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean of the scores per group (``n`` = examples, ``malformed_terms`` = total)."""
+    df = rows.copy()
+    df["malformed_terms"] = df["n_malformed"]
+    if "validity" not in df:
+        df["validity"] = float("nan")
+    agg = {c: "mean" for c in SUMMARY_COLUMNS if c not in ("n", "malformed_terms")}
+    agg["malformed_terms"] = "sum"
+    if by is None:
+        out = df.agg(agg).to_frame().T
+        out.insert(0, "n", len(df))
+        out.index = ["all"]
+        return out
+    g = df.groupby(list([by] if isinstance(by, str) else by))
+    out = g.agg(agg)
+    out.insert(0, "n", g.size())
+    return out
+
+
+def evaluate_examples(
+    bundle: Bundle,
+    examples: Iterable[dict[str, Any]],
+    *,
+    num_beams: int = 1,
+    constrained: bool = False,
+    batch_size: int = 16,
+    check: bool = True,
+    progress: bool = True,
+    max_new_tokens: int | None = None,
+) -> pd.DataFrame:
+    """Generate and score examples (dicts with ``input`` and optionally ``target``, ``split``,
+    ``name``).  Outputs that hit the token limit are marked ``truncated``."""
+    examples = list(examples)
+    rows: list[dict[str, Any]] = []
+    step = batch_size if not constrained else 1
+    bar = tqdm(total=len(examples), desc="evaluate", disable=not progress, unit="ex")
+    for a in range(0, len(examples), step):
+        chunk = examples[a : a + step]
+        t0 = time.perf_counter()
+        preds = generate_batch(
+            bundle,
+            [e["input"] for e in chunk],
+            num_beams=num_beams,
+            constrained=constrained,
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+            details=True,
+        )
+        dt = (time.perf_counter() - t0) / len(chunk)
+        for e, (p, finished) in zip(chunk, preds):
+            row = score_example(e["input"], p, e.get("target"), check=check)
+            row["split"] = e.get("split", "test")
+            if "name" in e:
+                row["name"] = e["name"]
+            row["truncated"] = not finished
+            row["seconds"] = dt
+            rows.append(row)
+        bar.update(len(chunk))
+    bar.close()
+    df = pd.DataFrame(rows)
+    if len(df):
+        df["content"] = df["has_fermion"].map({True: "fermions", False: "scalars only"})
+    return df
+
+
+def load_examples(
+    data_dir: str | Path, splits: Sequence[str] = ("test", "ood"), max_examples: int | None = None
+) -> list[dict[str, Any]]:
+    """Examples (``input``, ``target``, ``split``) of the given splits of a dataset folder;
+    a split that is absent is skipped."""
+    from .train import read_split
+
+    out = []
+    for split in splits:
+        try:
+            ds = read_split(data_dir, split)
+        except (LagnbError, FileNotFoundError):
+            continue
+        n = len(ds) if max_examples is None else min(len(ds), max_examples)
+        for r in ds.select(range(n)):
+            out.append({"input": r["input"], "target": r["target"], "split": split})
+    if not out:
+        raise LagnbError(f"no examples in {data_dir} for splits {', '.join(splits)}")
+    return out
+
+
+def benchmark_examples(names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The named benchmark sets as examples (targets from the engine)."""
+    out = []
+    for name in names or list(BENCHMARKS):
+        if name not in BENCHMARKS:
+            raise LagnbError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+        b = BENCHMARKS[name]
+        out.append({"input": fields_tokens(b.fields), "split": "benchmark", "name": name})
+    return out
+
+
+def evaluate(
+    bundle: Bundle,
+    data_dir: str | Path | None = None,
+    *,
+    splits: Sequence[str] = ("test", "ood"),
+    benchmarks: bool = True,
+    max_examples: int | None = None,
+    num_beams: int = 1,
+    constrained: bool = False,
+    batch_size: int = 16,
+    check: bool = True,
+    progress: bool = True,
+) -> EvalResult:
+    """Evaluate a model on dataset splits and/or the named benchmarks."""
+    examples: list[dict[str, Any]] = []
+    if data_dir is not None:
+        examples += load_examples(data_dir, splits, max_examples)
+    if benchmarks:
+        examples += benchmark_examples()
+    t0 = time.perf_counter()
+    rows = evaluate_examples(
+        bundle,
+        examples,
+        num_beams=num_beams,
+        constrained=constrained,
+        batch_size=batch_size,
+        check=check,
+        progress=progress,
+    )
+    meta = {
+        "model": str(bundle.path) if bundle.path else None,
+        "data": str(data_dir) if data_dir else None,
+        "num_beams": num_beams,
+        "constrained": constrained,
+        "examples": len(rows),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    return EvalResult(rows, meta)
+
+
+def plot_by_fields(rows: pd.DataFrame, path: str | Path | None = None, ax=None):
+    """Term F1, exact match and the paper's S against the number of fields, per split."""
+    import matplotlib.pyplot as plt
+
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    from matplotlib.ticker import MaxNLocator
+
+    data = rows[rows["split"] != "benchmark"]
+    colours = {"f1": "C0", "exact": "C1", "paper_score": "C2"}
+    labels = {"f1": "term F1", "exact": "exact match", "paper_score": "paper score S"}
+    styles = {"test": ("-", "o"), "ood": ("--", "s")}
+    for split, part in data.groupby("split"):
+        ls, marker = styles.get(str(split), (":", "^"))
+        g = part.groupby("n_fields")[list(colours)].mean()
+        for col, colour in colours.items():
+            ax.plot(
+                g.index,
+                g[col],
+                ls=ls,
+                marker=marker,
+                color=colour,
+                label=f"{labels[col]} ({split})",
+            )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("number of fields")
+    ax.set_ylabel("score")
+    ax.set_ylim(min(-0.05, float(data["paper_score"].min()) - 0.05) if len(data) else -0.05, 1.05)
+    ax.axhline(0.9, color="grey", lw=0.5, ls="--")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("accuracy vs number of fields")
+    if own:
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path)
+            plt.close(fig)
+    return ax

@@ -1,0 +1,471 @@
+"""The BART-L output grammar as a token-by-token state machine, for constrained decoding.
+
+A Lagrangian is a sequence of terms::
+
+    term     := SIGN ["i"] object+ "CONTRACTIONS" group*
+    SIGN     := "+" | "-"
+    object   := field ID | "DERIVATIVE" G* ID | "SIGMA_BAR" ID
+              | ("COMMUTATOR_A" | "COMMUTATOR_B") "DERIVATIVE" G ID
+    field    := "FIELD" "SPIN" n ["SU3" n] ["SU2" n] ["U1" n] ["HEL" n] ["DAGGER"]
+    group    := ("LORENTZ" | "SU3" | "SU2") ID ID [ID]
+
+and the whole string ends in ``[EOS]``.  The machine is *field-aware*: a ``FIELD`` block must
+spell one of the input fields or its conjugate exactly as :meth:`lagnb.fields.Field.tokens`
+writes it, a ``DERIVATIVE`` carries the gauge groups of the field it acts on (and must be
+followed by that field), commutators and contractions use only groups under which some field
+is charged, ID labels are fresh within a term and contractions name labels in use.
+
+With ``capacity=True`` (default) contractions also respect how many indices each object has:
+a fermion or a derivative carries one Lorentz index, σ̄^μ three, a commutator half one; an
+object in SU(3) rep (p, q) carries p + q SU(3) indices, an SU(2) n-plet n − 1 SU(2) indices; a
+contraction group joins two objects (three for an SU(3) ε).  These are necessary conditions for
+gauge and Lorentz invariance, so every engine term passes, and they bound the length of a term.
+
+Everything the machine accepts parses with :func:`lagnb.tokens.parse_term`; whether a term is
+*valid* (invariant, non-zero) is the term checker's job (:mod:`lagnb.check`).
+
+:class:`GrammarLogitsProcessor` applies the machine to ``transformers`` generation: tokens
+illegal in the current state get a score of −∞.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import torch
+from transformers import LogitsProcessor, StoppingCriteria
+
+from .engine import as_fields
+from .fields import Field, split_tokens
+from .groups import su2_slots, su3_slots
+from .terms import charged_groups
+from .tokens import IDS
+
+EOS = "[EOS]"
+SIGNS = ("+", "-")
+GROUP_KEYS = ("LORENTZ", "SU3", "SU2")
+GAUGE_ORDER = ("SU3", "SU2", "U1")
+MAX_MEMBERS = {"LORENTZ": 2, "SU3": 3, "SU2": 2}
+"""Most objects one contraction group joins: a Lorentz pair, an SU(3) ε, an SU(2) ε or δ."""
+
+# Phases of the machine.
+START = "start"  # before the first term: a sign
+BOUNDARY = "boundary"  # after a complete term (only as a start state): a sign or [EOS]
+SIGN = "sign"  # after the sign: "i" or a term opener
+IMAG = "imag"  # after "i": a term opener
+OBJECT = "object"  # after an object's ID: another object or CONTRACTIONS
+FIELD_ = "field"  # inside a FIELD block
+DERIV = "deriv"  # after DERIVATIVE (and some groups)
+COMM = "comm"  # after COMMUTATOR_X: "DERIVATIVE"
+COMM_G = "comm_g"  # after COMMUTATOR_X DERIVATIVE: one group
+LABEL = "label"  # an object's ID label
+CONTR = "contr"  # after CONTRACTIONS, or after a complete group: a group, a sign, [EOS]
+GROUP = "group"  # inside a contraction group
+END = "end"  # after [EOS]: anything (generation pads)
+
+OPENERS = ("FIELD", "DERIVATIVE", "COMMUTATOR_A")
+"""Objects a term may start with (``lagnb.tokens.split_terms`` splits only before these)."""
+
+
+class _Node:
+    """A trie node over FIELD-block tokens; ``ends`` = a field object may end here."""
+
+    __slots__ = ("children", "ends")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.ends: tuple[int, int, int] | None = None  # capacities (LORENTZ, SU3, SU2)
+
+
+def _trie(objects: Iterable[tuple[tuple[str, ...], tuple[int, int, int]]]) -> _Node:
+    root = _Node()
+    for toks, caps in objects:
+        node = root
+        for tok in toks:
+            node = node.children.setdefault(tok, _Node())
+        node.ends = caps
+    return root
+
+
+@dataclass(frozen=True)
+class GrammarState:
+    """Where the machine is: an immutable value, advanced by :meth:`Grammar.advance`.
+
+    ``terms`` counts the terms begun since the start state; ``caps`` maps each label used in
+    the current term to its remaining (LORENTZ, SU3, SU2) index capacity.
+    """
+
+    phase: str = START
+    terms: int = 0
+    caps: tuple[tuple[str, tuple[int, int, int]], ...] = ()
+    node: _Node | None = field(default=None, compare=False)
+    derivative: tuple[str, ...] | None = None
+    pending: tuple[str, ...] | None = None
+    obj_caps: tuple[int, int, int] = (0, 0, 0)
+    group: str | None = None
+    members: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> frozenset[str]:
+        return frozenset(k for k, _ in self.caps)
+
+    @property
+    def at_term_end(self) -> bool:
+        """True when the current term is complete (a sign or ``[EOS]`` may follow)."""
+        return self.phase in (BOUNDARY, CONTR) or (self.phase == GROUP and len(self.members) >= 2)
+
+
+_GROUP_INDEX = {"LORENTZ": 0, "SU3": 1, "SU2": 2}
+
+
+class Grammar:
+    """The token grammar of the Lagrangian of one field list.
+
+    Args:
+        fields: the field list (a BART-L input string or :class:`Field` objects).
+        capacity: also enforce index capacities in contraction blocks (see module doc).
+    """
+
+    def __init__(self, fields: str | Iterable[Field], *, capacity: bool = True) -> None:
+        self.fields: tuple[Field, ...] = as_fields(fields)
+        self.capacity = capacity
+        objects: list[tuple[tuple[str, ...], tuple[int, int, int], tuple[str, ...]]] = []
+        for f in self.fields:
+            p, q = su3_slots(f.su3)
+            caps = (1 if f.is_fermion else 0, p + q, su2_slots(f.su2))
+            for conj in (False, True):
+                objects.append((tuple(f.tokens(conj)), caps, tuple(charged_groups(f))))
+        self._tries: dict[tuple[str, ...] | None, _Node] = {
+            None: _trie((t, c) for t, c, _ in objects)
+        }
+        for groups in {g for _, _, g in objects}:
+            self._tries[groups] = _trie((t, c) for t, c, g in objects if g == groups)
+        self.derivative_groups: frozenset[tuple[str, ...]] = frozenset(g for _, _, g in objects)
+        self.gauge_groups: tuple[str, ...] = tuple(
+            g for g in GAUGE_ORDER if any(g in gs for gs in self.derivative_groups)
+        )
+        self.contraction_groups: tuple[str, ...] = (
+            "LORENTZ",
+            *(g for g in ("SU3", "SU2") if g in self.gauge_groups),
+        )
+        self.vocabulary: frozenset[str] = frozenset(
+            {
+                EOS,
+                "i",
+                "CONTRACTIONS",
+                "SIGMA_BAR",
+                "COMMUTATOR_A",
+                "COMMUTATOR_B",
+                "DERIVATIVE",
+                *SIGNS,
+                *IDS,
+                *GROUP_KEYS,
+                *GAUGE_ORDER,
+            }
+            | {t for toks, _, _ in objects for t in toks}
+        )
+
+    # -- states ------------------------------------------------------------------------------
+    def initial(self) -> GrammarState:
+        """The state before the first term."""
+        return GrammarState(START)
+
+    def boundary(self) -> GrammarState:
+        """The state after a complete term (e.g. after a forced prefix): a sign or ``[EOS]``."""
+        return GrammarState(BOUNDARY)
+
+    # -- the machine -------------------------------------------------------------------------
+    def _free(self, s: GrammarState) -> list[str]:
+        used = s.labels
+        return [t for t in IDS if t not in used]
+
+    def allowed(self, s: GrammarState) -> frozenset[str] | None:
+        """The tokens legal in state ``s`` (``None`` = anything, after ``[EOS]``)."""
+        ph = s.phase
+        if ph == END:
+            return None
+        if ph == START:
+            return frozenset(SIGNS)
+        if ph == BOUNDARY:
+            return frozenset((*SIGNS, EOS))
+        if ph in (SIGN, IMAG):
+            out = {"FIELD", "DERIVATIVE"} | ({"COMMUTATOR_A"} if self.gauge_groups else set())
+            return frozenset(out | ({"i"} if ph == SIGN else set()))
+        if ph == OBJECT:
+            if s.pending is not None:
+                return frozenset(self._tries[s.pending].children)
+            free = len(self._free(s))
+            out = {"CONTRACTIONS"}
+            if free >= 1:
+                out |= {"FIELD", "SIGMA_BAR"}
+                if self.gauge_groups:
+                    out |= {"COMMUTATOR_A", "COMMUTATOR_B"}
+            if free >= 2:
+                out.add("DERIVATIVE")
+            return frozenset(out)
+        if ph == FIELD_:
+            assert s.node is not None
+            out = set(s.node.children)
+            if s.node.ends is not None:
+                out |= set(self._free(s))
+            return frozenset(out)
+        if ph == DERIV:
+            sel = s.derivative or ()
+            n = len(sel)
+            out = {g[n] for g in self.derivative_groups if len(g) > n and g[:n] == sel}
+            if sel in self.derivative_groups:
+                out |= set(self._free(s))
+            return frozenset(out)
+        if ph == COMM:
+            return frozenset({"DERIVATIVE"})
+        if ph == COMM_G:
+            return frozenset(self.gauge_groups)
+        if ph == LABEL:
+            return frozenset(self._free(s))
+        if ph == CONTR:
+            return frozenset({*SIGNS, EOS, *self._open_groups(s)})
+        if ph == GROUP:
+            out = set(self._members(s))
+            if len(s.members) >= 2:
+                out |= {*SIGNS, EOS, *self._open_groups(s)}
+            return frozenset(out)
+        raise AssertionError(f"unknown phase {ph}")
+
+    def _open_groups(self, s: GrammarState) -> list[str]:
+        """Contraction groups that can still be completed (a first member exists)."""
+        return [
+            g for g in self.contraction_groups if self._members(replace(s, group=g, members=()))
+        ]
+
+    def _members(self, s: GrammarState) -> list[str]:
+        """Labels that may join the current group."""
+        assert s.group is not None
+        if len(s.members) >= MAX_MEMBERS[s.group]:
+            return []
+        k = _GROUP_INDEX[s.group]
+        out = []
+        for label, c in s.caps:
+            if s.group == "LORENTZ" and label in s.members:
+                continue
+            if self.capacity and c[k] <= 0:
+                continue
+            if len(s.members) == 0:
+                # a group needs a second member: another label (or this one) with room left
+                others = sum(cc[k] > 0 or not self.capacity for lb, cc in s.caps if lb != label)
+                if others == 0 and (s.group == "LORENTZ" or (self.capacity and c[k] < 2)):
+                    continue
+            out.append(label)
+        return out
+
+    def advance(self, s: GrammarState, tok: str) -> GrammarState | None:
+        """The state after ``tok``, or ``None`` when ``tok`` is illegal in ``s``."""
+        allowed = self.allowed(s)
+        if allowed is not None and tok not in allowed:
+            return None
+        ph = s.phase
+        if ph == END:
+            return s
+        if tok == EOS:
+            return GrammarState(END, s.terms)
+        if tok in SIGNS and ph in (START, BOUNDARY, CONTR, GROUP):
+            return GrammarState(SIGN, s.terms + 1)
+        if ph in (SIGN, IMAG, OBJECT):
+            if tok == "i":
+                return replace(s, phase=IMAG)
+            if tok == "FIELD":
+                root = self._tries[s.pending]
+                return replace(s, phase=FIELD_, node=root.children["FIELD"])
+            if tok == "DERIVATIVE":
+                return replace(s, phase=DERIV, derivative=())
+            if tok == "SIGMA_BAR":
+                return replace(s, phase=LABEL, obj_caps=(3, 0, 0))
+            if tok in ("COMMUTATOR_A", "COMMUTATOR_B"):
+                return replace(s, phase=COMM, obj_caps=(1, 0, 0))
+            if tok == "CONTRACTIONS":
+                return replace(s, phase=CONTR)
+        if ph == FIELD_:
+            assert s.node is not None
+            if tok in s.node.children:
+                return replace(s, node=s.node.children[tok])
+            assert s.node.ends is not None
+            return self._label(replace(s, obj_caps=s.node.ends, pending=None), tok)
+        if ph == DERIV:
+            if tok in GAUGE_ORDER:
+                return replace(s, derivative=(*(s.derivative or ()), tok))
+            nxt = self._label(replace(s, obj_caps=(1, 0, 0)), tok)
+            return replace(nxt, pending=s.derivative, derivative=None)
+        if ph == COMM:
+            return replace(s, phase=COMM_G)
+        if ph == COMM_G:
+            return replace(s, phase=LABEL)
+        if ph == LABEL:
+            return self._label(s, tok)
+        if ph in (CONTR, GROUP) and tok in GROUP_KEYS:
+            return replace(s, phase=GROUP, group=tok, members=())
+        if ph == GROUP and tok in IDS:
+            k = _GROUP_INDEX[s.group or "LORENTZ"]
+            caps = tuple(
+                (lb, tuple(v - (j == k and lb == tok) for j, v in enumerate(c)))  # type: ignore[misc]
+                for lb, c in s.caps
+            )
+            return replace(s, caps=caps, members=(*s.members, tok))
+        raise AssertionError(f"unhandled token {tok!r} in phase {ph}")
+
+    def _label(self, s: GrammarState, tok: str) -> GrammarState:
+        return replace(
+            s, phase=OBJECT, node=None, caps=(*s.caps, (tok, s.obj_caps)), obj_caps=(0, 0, 0)
+        )
+
+    # -- whole strings -----------------------------------------------------------------------
+    def feed(self, tokens: Sequence[str], state: GrammarState | None = None) -> GrammarState:
+        """Run the machine over ``tokens``; raise :class:`GrammarViolation` at the first
+        illegal token."""
+        s = state or self.initial()
+        for pos, tok in enumerate(tokens):
+            nxt = self.advance(s, tok)
+            if nxt is None:
+                raise GrammarViolation(pos, tok, self.allowed(s) or frozenset())
+            s = nxt
+        return s
+
+    def first_violation(
+        self, text: str | Sequence[str], state: GrammarState | None = None
+    ) -> int | None:
+        """Position of the first token the grammar rejects (``None`` if all are accepted)."""
+        toks = split_tokens(text) if isinstance(text, str) else list(text)
+        try:
+            self.feed(toks, state)
+        except GrammarViolation as exc:
+            return exc.position
+        return None
+
+    def accepts_term(self, text: str) -> bool:
+        """True when ``text`` is one complete term of this grammar."""
+        toks = split_tokens(text)
+        try:
+            s = self.feed(toks, self.initial())
+        except GrammarViolation:
+            return False
+        return s.at_term_end and s.terms == 1
+
+    def accepts(self, text: str) -> bool:
+        """True when ``text`` is a complete Lagrangian (``[EOS]`` optional at the end)."""
+        toks = [t for t in split_tokens(text) if t != "[SOS]"]
+        if toks and toks[-1] != EOS:
+            toks.append(EOS)
+        try:
+            return self.feed(toks).phase == END
+        except GrammarViolation:
+            return False
+
+
+class GrammarViolation(ValueError):
+    """A token the grammar does not allow at its position."""
+
+    def __init__(self, position: int, token: str, allowed: frozenset[str]) -> None:
+        self.position, self.token, self.allowed = position, token, allowed
+        shown = " ".join(sorted(allowed)) if len(allowed) <= 12 else f"{len(allowed)} tokens"
+        super().__init__(f"token {position} {token!r} is not allowed here (allowed: {shown})")
+
+
+# -- transformers glue -----------------------------------------------------------------------------
+class _Tracker:
+    """Grammar states of generated rows, keyed by the generated ids (after the prefix)."""
+
+    def __init__(
+        self, grammar: Grammar, id_to_token: list[str], prefix_len: int, start: GrammarState
+    ) -> None:
+        self.grammar, self.id_to_token = grammar, id_to_token
+        self.prefix_len, self.start = prefix_len, start
+        self._cache: dict[tuple[int, ...], GrammarState] = {(): start}
+        self._previous: dict[tuple[int, ...], GrammarState] = {}
+
+    def state(self, row: Sequence[int]) -> GrammarState:
+        key = tuple(row[self.prefix_len :])
+        if key in self._cache:
+            return self._cache[key]
+        parent = self._cache.get(key[:-1]) or self._previous.get(key[:-1])
+        if parent is None:
+            parent = self.start
+            for i in key[:-1]:
+                parent = self.grammar.advance(parent, self.id_to_token[i]) or GrammarState(END)
+        s = self.grammar.advance(parent, self.id_to_token[key[-1]]) if key else parent
+        s = s or GrammarState(END)
+        if len(self._cache) > 64:
+            self._previous, self._cache = self._cache, {}
+        self._cache[key] = s
+        return s
+
+
+class GrammarLogitsProcessor(LogitsProcessor):
+    """Masks every token the grammar forbids after the tokens generated so far.
+
+    Args:
+        grammar: the field list's :class:`Grammar`.
+        tokenizer: the model's tokenizer (its vocabulary names the grammar's tokens).
+        prefix_len: number of decoder tokens before generation starts (``[SOS]`` + forced
+            prefix); they are not checked.
+        start: the grammar state at the end of the prefix (default: before the first term, or
+            :meth:`Grammar.boundary` after a prefix of complete terms).
+        min_terms: forbid ``[EOS]`` until this many new terms are written.
+    """
+
+    def __init__(
+        self,
+        grammar: Grammar,
+        tokenizer,
+        prefix_len: int,
+        start: GrammarState | None = None,
+        min_terms: int = 0,
+    ) -> None:
+        vocab = tokenizer.get_vocab()
+        size = max(vocab.values()) + 1
+        self.id_to_token = ["[UNK]"] * size
+        for tok, i in vocab.items():
+            self.id_to_token[i] = tok
+        self.token_to_id = vocab
+        missing = sorted(grammar.vocabulary - set(vocab))
+        if missing:
+            raise ValueError(f"the tokenizer lacks grammar tokens: {' '.join(missing)}")
+        self.grammar = grammar
+        self.tracker = _Tracker(grammar, self.id_to_token, prefix_len, start or grammar.initial())
+        self.min_terms = min_terms
+        self._masks: dict[frozenset[str], torch.Tensor] = {}
+
+    def _mask(self, allowed: frozenset[str], size: int, device: torch.device) -> torch.Tensor:
+        m = self._masks.get(allowed)
+        if m is None or m.shape[0] != size or m.device != device:
+            m = torch.ones(size, dtype=torch.bool, device=device)
+            m[[self.token_to_id[t] for t in allowed]] = False
+            self._masks[allowed] = m
+        return m
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        scores = scores.clone()
+        for row in range(input_ids.shape[0]):
+            state = self.tracker.state(input_ids[row].tolist())
+            allowed = self.grammar.allowed(state)
+            if allowed is None:
+                continue
+            if EOS in allowed and state.terms - self.tracker.start.terms < self.min_terms:
+                allowed = allowed - {EOS}
+            scores[row, self._mask(allowed, scores.shape[1], scores.device)] = -float("inf")
+        return scores
+
+
+class TermLimit(StoppingCriteria):
+    """Stops a row once ``max_terms`` new terms are complete (the next term's sign, generated
+    to know the term ended, is dropped by the caller)."""
+
+    def __init__(self, processor: GrammarLogitsProcessor, max_terms: int) -> None:
+        self.tracker, self.max_terms = processor.tracker, max_terms
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw
+    ) -> torch.BoolTensor:
+        done = [
+            self.tracker.state(row.tolist()).terms > self.max_terms + self.tracker.start.terms
+            for row in input_ids
+        ]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)

@@ -1,0 +1,308 @@
+"""Headless notebook runs: one notebook with parameters (papermill), or the whole pipeline.
+
+The project's notebooks (``notebooks/NN_*.ipynb``) each have one cell tagged ``parameters``;
+:data:`PRESETS` gives, per preset, the parameters of every notebook.  ``lagnb pipeline`` runs
+the notebooks in order on a preset and skips those that do not exist (yet); ``lagnb run`` runs
+one notebook.  Executed notebooks go to a run folder; widget state is not stored in them.
+Kernels run in the notebook's folder (as under nbval), so notebooks resolve their paths with
+:func:`repo_root` and work from any current directory.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import LagnbError
+
+NOTEBOOKS: list[str] = [
+    "01_dataset_sampling.ipynb",
+]
+"""The pipeline's notebooks, in order (names under ``notebooks/``).  Notebooks named in a
+preset are run too, ordered by their ``NN_`` prefix; missing ones are skipped."""
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "tiny": {
+        "00_tour.ipynb": {"model_path": "", "max_new_tokens": 400, "seed": 0},
+        "01_dataset_sampling.ipynb": {
+            "n": 2000,
+            "strategy": "enriched",
+            "seed": 0,
+            "min_fields": 1,
+            "max_fields": 3,
+            "reps": "bart-l",
+            "max_target_len": 384,
+            "shuffle": True,
+            "out_dir": "runs/tiny/data",
+            "compare_uniform": True,
+        },
+        "04_attention.ipynb": {"model_path": "runs/tiny/model", "device": "cpu", "seed": 0},
+        "05_autocomplete.ipynb": {
+            "model_path": "runs/tiny/model",
+            "device": "cpu",
+            "partial_terms": 3,
+            "max_terms": 3,
+            "seed": 0,
+        },
+    },
+    "small": {
+        "01_dataset_sampling.ipynb": {
+            "n": 20000,
+            "strategy": "enriched",
+            "seed": 0,
+            "min_fields": 1,
+            "max_fields": 4,
+            "reps": "bart-l",
+            "max_target_len": 1024,
+            "shuffle": True,
+            "out_dir": "runs/small/data",
+            "compare_uniform": True,
+        },
+    },
+    "paper": {
+        "01_dataset_sampling.ipynb": {
+            "n": 37000,
+            "strategy": "enriched",
+            "seed": 0,
+            "min_fields": 1,
+            "max_fields": 6,
+            "reps": "default",
+            "max_target_len": 2048,
+            "shuffle": True,
+            "out_dir": "runs/paper/data",
+            "compare_uniform": True,
+        },
+    },
+}
+"""preset → notebook → parameters.  ``tiny`` (the default, the README's main job) runs in a few
+minutes on a 2-core CPU; ``paper`` has the BART-L paper's dataset size (37K Lagrangians, up to
+six fields)."""
+
+
+def dataset_params(preset: str = "tiny") -> dict[str, Any]:
+    """The sampling parameters of a preset's dataset (notebook 01's parameters without the
+    folder and display options), for ``lagnb.dataset.ensure_dataset(dir, **params)`` in
+    notebooks that must build the data themselves when run alone."""
+    if preset not in PRESETS:
+        raise LagnbError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    params = dict(PRESETS[preset].get("01_dataset_sampling.ipynb", {}))
+    for key in ("out_dir", "compare_uniform"):
+        params.pop(key, None)
+    return params
+
+
+class NotebookError(LagnbError):
+    """A notebook failed: names the notebook and the cell, with the cell's error."""
+
+
+def repo_root() -> Path:
+    """The repository root (the folder holding ``pyproject.toml`` and ``notebooks/``).
+
+    ``$LAGNB_ROOT`` if set; else the checkout this package was imported from (an editable
+    install); else the first parent of the current directory that looks like the repository;
+    else the current directory.
+    """
+
+    def looks_like_root(p: Path) -> bool:
+        return (p / "pyproject.toml").is_file() and (p / "lagnb").is_dir()
+
+    env = os.environ.get("LAGNB_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parent.parent
+    if looks_like_root(here):
+        return here
+    cwd = Path.cwd().resolve()
+    for p in (cwd, *cwd.parents):
+        if looks_like_root(p):
+            return p
+    return cwd
+
+
+def resolve_path(path: str | os.PathLike) -> Path:
+    """An absolute path: as given if absolute, else relative to :func:`repo_root`."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else repo_root() / p
+
+
+def find_notebook(notebook: str | os.PathLike) -> Path:
+    """A notebook path: as given (relative to the current directory), else relative to the
+    repository root, else under ``notebooks/`` (so ``01_dataset_sampling.ipynb`` is enough)."""
+    p = Path(notebook).expanduser()
+    candidates = [p] if p.is_absolute() else [p, repo_root() / p, repo_root() / "notebooks" / p]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    raise LagnbError(f"no such notebook: {notebook} (looked in {', '.join(map(str, candidates))})")
+
+
+def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares (papermill's inspection of its ``parameters`` cell):
+    name → {"inferred_type_name", "default", "help"}."""
+    import papermill as pm
+
+    return dict(pm.inspect_notebook(str(find_notebook(notebook))))
+
+
+def parse_value(text: str) -> Any:
+    """A command-line parameter value: a Python literal (``3``, ``0.5``, ``True``, ``None``,
+    ``[1, 2]``) when it is one, else the string itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _check_parameters(nb: Path, parameters: Mapping[str, Any]) -> None:
+    declared = notebook_parameters(nb)
+    unknown = [k for k in parameters if k not in declared]
+    if unknown:
+        raise LagnbError(
+            f"{nb.name}: unknown parameter(s) {', '.join(unknown)}; "
+            f"the notebook's parameters are {', '.join(declared) or '(none)'}"
+        )
+
+
+def _timestamp() -> str:
+    return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def run_notebook(
+    notebook: str | os.PathLike,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    output: str | os.PathLike | None = None,
+    run_dir: str | os.PathLike | None = None,
+    kernel_name: str | None = None,
+    progress: bool = True,
+    timeout: int | None = None,
+    check_parameters: bool = True,
+) -> Path:
+    """Execute a notebook headlessly with papermill and return the executed notebook's path.
+
+    Args:
+        notebook: a path, or a name under ``notebooks/``.
+        parameters: values for the notebook's ``parameters`` cell (unknown names are an error).
+        output: where to write the executed notebook (may be the notebook itself, to refresh
+            its committed outputs); default ``run_dir/<name>``.
+        run_dir: default ``runs/<stem>-<timestamp>`` under the repository root.
+        kernel_name: default: the notebook's own kernel.
+        timeout: per-cell time limit in seconds (default none).
+
+    Raises :class:`NotebookError` naming the failing cell (its number in the executed notebook,
+    its execution count and first line) and its error; the executed notebook, with the error
+    in it, is still written.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = find_notebook(notebook)
+    params = dict(parameters or {})
+    if check_parameters:
+        _check_parameters(nb, params)
+    if output is None:
+        folder = (
+            resolve_path(run_dir) if run_dir else repo_root() / "runs" / f"{nb.stem}-{_timestamp()}"
+        )
+        out = folder / nb.name
+    else:
+        out = Path(output).expanduser().resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pm.execute_notebook(
+            str(nb),
+            str(out),
+            parameters=params,
+            cwd=str(nb.parent),
+            kernel_name=kernel_name,
+            progress_bar=progress,
+            store_widget_state=False,
+            execution_timeout=timeout,
+        )
+    except PapermillExecutionError as exc:
+        raise NotebookError(_describe_failure(nb, out, exc)) from None
+    return out
+
+
+def _describe_failure(nb: Path, out: Path, exc: Any) -> str:
+    first = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "").strip()
+    index = exc.cell_index
+    try:  # the index in the notebook as written (papermill inserts an injected-parameters cell)
+        import nbformat
+
+        cells = nbformat.read(str(out), as_version=4).cells
+        injected = sum(
+            "injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells[:index]
+        )
+        index -= injected
+    except Exception:  # pragma: no cover - the message is still useful without it
+        pass
+    return (
+        f"notebook {nb.name} failed in cell {index} (In [{exc.exec_count}]: {first[:80]!r}): "
+        f"{exc.ename}: {exc.evalue}\n(executed notebook with the traceback: {out})"
+    )
+
+
+def _prefix(name: str) -> tuple[int, str]:
+    m = re.match(r"(\d+)_", name)
+    return (int(m.group(1)) if m else 10**6, name)
+
+
+def notebooks_in_order(preset: str = "tiny") -> list[str]:
+    """The pipeline's notebook names for ``preset``: :data:`NOTEBOOKS` and those the preset
+    names, ordered by their number prefix."""
+    if preset not in PRESETS:
+        raise LagnbError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    return sorted(set(NOTEBOOKS) | set(PRESETS[preset]), key=_prefix)
+
+
+def run_pipeline(
+    preset: str = "tiny",
+    *,
+    run_dir: str | os.PathLike | None = None,
+    only: Iterable[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    kernel_name: str | None = None,
+    progress: bool = True,
+    log: Any = print,
+) -> list[Path]:
+    """Run the project's notebooks in order on a preset; return the executed notebooks.
+
+    Notebooks that do not exist (yet) are skipped with a message.  ``only`` restricts to
+    notebooks whose name starts with one of the given prefixes (``["01", "02"]``);
+    ``overrides`` sets parameters in every notebook that declares them.  The executed
+    notebooks go to ``run_dir`` (default ``runs/<preset>``).  Stops at the first failing
+    notebook with :class:`NotebookError`.
+    """
+    names = notebooks_in_order(preset)
+    if only:
+        prefixes = tuple(only)
+        names = [n for n in names if n.startswith(prefixes)]
+    folder = resolve_path(run_dir) if run_dir else repo_root() / "runs" / preset
+    done: list[Path] = []
+    for name in names:
+        path = repo_root() / "notebooks" / name
+        if not path.is_file():
+            log(f"[pipeline] skip {name}: notebooks/{name} does not exist")
+            continue
+        params = dict(PRESETS[preset].get(name, {}))
+        if overrides:
+            declared = notebook_parameters(path)
+            params.update({k: v for k, v in overrides.items() if k in declared})
+        log(f"[pipeline] {name} ({preset}) → {folder / name}")
+        done.append(
+            run_notebook(
+                path, params, output=folder / name, kernel_name=kernel_name, progress=progress
+            )
+        )
+    return done
+
+
+def parameter_pairs(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
+    """``[["n", "200"], ["strategy", "uniform"]]`` (from ``-p name value``) → a dict."""
+    return {name: parse_value(value) for name, value in (pairs or [])}

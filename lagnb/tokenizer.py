@@ -1,0 +1,98 @@
+"""The word-level tokenizer of the BART-L grammar: one id per grammar token, no subword merges.
+
+The vocabulary is :data:`lagnb.tokens.VOCABULARY` (specials ``[PAD] [SOS] [EOS] [UNK]`` first,
+ids 0–3), split on whitespace.  It is a ``transformers`` :class:`PreTrainedTokenizerFast`, so it
+saves and reloads with ``save_pretrained``/``from_pretrained`` from a local folder, offline.
+
+Model inputs are field lists ``[SOS] FIELD … [EOS]``; labels are the Lagrangian tokens followed
+by ``[EOS]`` (the decoder starts from ``[SOS]``, see :mod:`lagnb.model`).  Compact numbers such as
+``1/2`` are split first (:func:`lagnb.fields.split_tokens`); a token outside the vocabulary is an
+error that names the token and its position, never a silent ``[UNK]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
+
+from .errors import TokenError
+from .fields import split_tokens
+from .tokens import SPECIAL_TOKENS, VOCABULARY
+
+PAD, SOS, EOS, UNK = SPECIAL_TOKENS
+
+
+def build_tokenizer(vocabulary: tuple[str, ...] = VOCABULARY) -> PreTrainedTokenizerFast:
+    """A fresh word-level tokenizer over ``vocabulary`` (ids in vocabulary order)."""
+    vocab = {tok: i for i, tok in enumerate(vocabulary)}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token=PAD,
+        bos_token=SOS,
+        eos_token=EOS,
+        unk_token=UNK,
+        model_max_length=2048,
+        clean_up_tokenization_spaces=False,
+    )
+
+
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
+    """Load a tokenizer saved with ``save_pretrained`` from a local folder (no network)."""
+    return PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
+
+
+def normalise(text: str) -> list[str]:
+    """Whitespace tokens with compact numbers split (``SPIN 1/2`` → ``SPIN 1 / 2``)."""
+    return split_tokens(text)
+
+
+def check_known(tokenizer: PreTrainedTokenizerFast, tokens: list[str], what: str) -> None:
+    """Raise :class:`TokenError` naming the first token not in the vocabulary and its position."""
+    vocab = tokenizer.get_vocab()
+    for pos, tok in enumerate(tokens):
+        if tok not in vocab:
+            raise TokenError(
+                f"{what}: unknown token {tok!r} at position {pos} (0-based, after splitting "
+                f"numbers); the vocabulary has {len(vocab)} tokens: FIELD SPIN SU3 SU2 U1 HEL "
+                "…, digits, '/', '-', '+', 'i', ID0–ID9"
+            )
+
+
+def encode_input(tokenizer: PreTrainedTokenizerFast, text: str) -> list[int]:
+    """Token ids of a BART-L input (a field list); ``[SOS]``/``[EOS]`` are added if absent."""
+    sos, eos = tokenizer.bos_token or SOS, tokenizer.eos_token or EOS
+    toks = normalise(text)
+    if not toks or toks[0] != sos:
+        toks = [sos, *toks]
+    if toks[-1] != eos:
+        toks = [*toks, eos]
+    check_known(tokenizer, toks, "model input")
+    return tokenizer.convert_tokens_to_ids(toks)
+
+
+def encode_target(tokenizer: PreTrainedTokenizerFast, text: str, *, eos: bool = True) -> list[int]:
+    """Token ids of a Lagrangian string (labels), ``[EOS]`` appended unless ``eos=False``."""
+    specials = set(tokenizer.all_special_tokens)
+    toks = [t for t in normalise(text) if t not in specials]
+    check_known(tokenizer, toks, "Lagrangian")
+    ids = tokenizer.convert_tokens_to_ids(toks)
+    return [*ids, tokenizer.eos_token_id] if eos else ids
+
+
+def decode(tokenizer: PreTrainedTokenizerFast, ids: list[int]) -> str:
+    """The token string of generated ``ids``: stops at the first ``[EOS]`` after some content,
+    drops the other special tokens (pad, sos)."""
+    eos = tokenizer.eos_token or EOS
+    specials = set(tokenizer.all_special_tokens)
+    out: list[str] = []
+    for tok in tokenizer.convert_ids_to_tokens([int(i) for i in ids]):
+        if tok == eos and out:
+            break
+        if tok in specials:
+            continue
+        out.append(tok)
+    return " ".join(out)

@@ -1,0 +1,488 @@
+"""An ipywidgets app for Lagrangian autocomplete: build a field list, write some terms, let the
+model propose the rest, accept or reject each proposal, export the result.
+
+    from lagnb.widgets import AutocompleteApp
+    app = AutocompleteApp()          # the shipped model, loaded on the first completion
+    app                              # or display(app.widget)
+
+Every control is an attribute (``app.add_button``, ``app.su3``, …) and every action a method
+(:meth:`AutocompleteApp.add_field`, :meth:`~AutocompleteApp.complete`, …), so the app is
+driven from Python in tests exactly as a click drives it in the browser.  Errors in the input
+(a hypercharge that is not a number, a term that does not parse, a missing model) are shown in
+the status line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from .autocomplete import (
+    Completion,
+    Suggestion,
+    complete,
+    engine_terms,
+    term_latex,
+    torch_threads,
+)
+from .errors import LagnbError
+from .fields import Field, default_names, fields_tokens, parse_fields
+from .tokens import split_terms
+
+FIELD_PRESETS: dict[str, tuple[Field, ...]] = {
+    "Standard Model (one generation)": (
+        Field.left(3, 2, "1/3", name="Q"),
+        Field.right(3, 1, "4/3", name="u"),
+        Field.right(3, 1, "-2/3", name="d"),
+        Field.left(1, 2, -1, name="L"),
+        Field.right(1, 1, -2, name="e"),
+        Field.scalar(1, 2, 1, name="H"),
+    ),
+    "Higgs doublet": (Field.scalar(1, 2, 1, name="H"),),
+    "real-singlet-like scalar": (Field.scalar(name="S"),),
+    "leptons + Higgs": (
+        Field.left(1, 2, -1, name="L"),
+        Field.right(1, 1, -2, name="e"),
+        Field.scalar(1, 2, 1, name="H"),
+    ),
+    "scalar leptoquark S1 + leptons": (
+        Field.scalar(-3, 1, "2/3", name="S_1"),
+        Field.left(3, 2, "1/3", name="Q"),
+        Field.left(1, 2, -1, name="L"),
+    ),
+    "two Higgs doublets": (
+        Field.scalar(1, 2, 1, name="H_1"),
+        Field.scalar(1, 2, 1, name="H_2"),
+    ),
+}
+"""Field lists to start from (hypercharge convention Q = T3 + Y/2)."""
+
+KINDS = {
+    "scalar": (0, None),
+    "left-handed Weyl": ("1/2", "-1/2"),
+    "right-handed Weyl": ("1/2", "1/2"),
+}
+SU3_OPTIONS = [("1", 1), ("3", 3), ("3̄", -3), ("6", 6), ("6̄", -6), ("8", 8)]
+SU2_OPTIONS = [("1", 1), ("2", 2), ("3", 3), ("4", 4)]
+STATUS_COLOURS = {
+    "valid": "#1a7f37",
+    "invalid": "#cf222e",
+    "malformed": "#6e7781",
+    "duplicate": "#bc4c00",
+}
+
+
+def _badge(status: str) -> str:
+    colour = STATUS_COLOURS.get(status, "#6e7781")
+    return (
+        f'<span style="background:{colour};color:white;border-radius:3px;padding:0 4px;'
+        f'font-size:85%">{html.escape(status)}</span>'
+    )
+
+
+class SuggestionRow:
+    """One suggestion: its LaTeX, check result and accept/reject buttons."""
+
+    def __init__(self, app: AutocompleteApp, index: int, suggestion: Suggestion) -> None:
+        self.index, self.suggestion, self.decision = index, suggestion, None
+        math = f"${suggestion.latex}$" if suggestion.latex else html.escape(suggestion.tokens)
+        self.math = w.HTMLMath(
+            f"{_badge(suggestion.status)} {math}"
+            f'<div style="font-size:85%;color:#57606a">{html.escape(suggestion.reason)}</div>',
+            layout=w.Layout(width="75%"),
+        )
+        self.math.add_class("lagnb-suggestion")
+        self.accept_button = w.Button(
+            description="accept", button_style="success", layout=w.Layout(width="80px")
+        )
+        self.reject_button = w.Button(description="reject", layout=w.Layout(width="80px"))
+        self.accept_button.add_class("lagnb-accept")
+        self.reject_button.add_class("lagnb-reject")
+        self.accept_button.on_click(lambda _b: app.accept(self.index))
+        self.reject_button.on_click(lambda _b: app.reject(self.index))
+        self.widget = w.HBox([self.math, self.accept_button, self.reject_button])
+
+    def set_decision(self, decision: str | None) -> None:
+        self.decision = decision
+        self.accept_button.disabled = decision is not None
+        self.reject_button.disabled = decision is not None
+        self.widget.layout.opacity = "0.45" if decision == "rejected" else "1"
+
+
+class AutocompleteApp:
+    """Field builder, partial-Lagrangian editor, model completion and export, as widgets.
+
+    Args:
+        model_path: the model folder (default: the shipped model); loaded on first use.
+        bundle: an already loaded :class:`lagnb.model.Bundle` (overrides ``model_path``).
+        fields: the initial field list (default: the first preset, the Standard Model).
+        max_terms: how many terms a completion proposes at most.
+        constrained: grammar-constrained decoding (every suggestion parses).
+        threads: CPU threads while decoding (one is fastest for small models; ``None`` leaves
+            torch's setting alone).
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        bundle: Any = None,
+        fields: Sequence[Field] | str | None = None,
+        max_terms: int = 5,
+        constrained: bool = True,
+        threads: int | None = 1,
+    ) -> None:
+        self.model_path = model_path
+        self.threads = threads
+        self._bundle = bundle
+        self.fields: list[Field] = []
+        self.completion: Completion | None = None
+        self.rows: list[SuggestionRow] = []
+        self._build(max_terms, constrained)
+        if fields is None:
+            self.load_preset(next(iter(FIELD_PRESETS)))
+        else:
+            self.set_fields(parse_fields(fields) if isinstance(fields, str) else fields)
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self, max_terms: int, constrained: bool) -> None:
+        lay = w.Layout(width="auto")
+        self.kind = w.Dropdown(
+            options=list(KINDS), value="scalar", description="field", layout=w.Layout(width="230px")
+        )
+        self.su3 = w.Dropdown(
+            options=SU3_OPTIONS, value=1, description="SU(3)", layout=w.Layout(width="150px")
+        )
+        self.su2 = w.Dropdown(
+            options=SU2_OPTIONS, value=1, description="SU(2)", layout=w.Layout(width="150px")
+        )
+        self.hypercharge = w.Text(
+            value="0", description="Y", placeholder="e.g. 1/3", layout=w.Layout(width="140px")
+        )
+        self.name = w.Text(
+            value="", description="name", placeholder="optional", layout=w.Layout(width="170px")
+        )
+        self.add_button = w.Button(description="add field", icon="plus")
+        self.field_list = w.Select(
+            options=[], rows=6, description="fields", layout=w.Layout(width="520px")
+        )
+        self.remove_button = w.Button(description="remove", icon="minus")
+        self.clear_button = w.Button(description="clear")
+        self.preset = w.Dropdown(
+            options=list(FIELD_PRESETS), description="preset", layout=w.Layout(width="380px")
+        )
+        self.preset_button = w.Button(description="load preset")
+        self.partial = w.Textarea(
+            value="",
+            placeholder="partial Lagrangian: BART-L tokens, one term per line",
+            layout=w.Layout(width="95%", height="110px"),
+        )
+        self.engine_term = w.Dropdown(
+            options=[], description="engine term", layout=w.Layout(width="70%")
+        )
+        self.engine_add_button = w.Button(description="add to partial")
+        self.max_terms = w.BoundedIntText(
+            value=max_terms, min=1, max=50, description="max terms", layout=w.Layout(width="170px")
+        )
+        self.constrained = w.Checkbox(value=constrained, description="grammar-constrained")
+        self.complete_button = w.Button(
+            description="complete", button_style="primary", icon="magic"
+        )
+        self.accept_all_button = w.Button(description="accept all valid")
+        self.status = w.HTML("")
+        self.suggestion_box = w.VBox([])
+        self.missing = w.HTMLMath("")
+        self.lagrangian = w.HTMLMath("")
+        self.export_latex_button = w.Button(description="export LaTeX")
+        self.export_tokens_button = w.Button(description="export tokens")
+        self.export = w.Textarea(value="", layout=w.Layout(width="95%", height="90px"))
+
+        for name in (
+            "add_button",
+            "remove_button",
+            "clear_button",
+            "preset_button",
+            "engine_add_button",
+            "complete_button",
+            "accept_all_button",
+            "export_latex_button",
+            "export_tokens_button",
+        ):
+            getattr(self, name).add_class(f"lagnb-{name.replace('_', '-')}")
+        for name in (
+            "kind",
+            "su3",
+            "su2",
+            "hypercharge",
+            "name",
+            "field_list",
+            "preset",
+            "partial",
+            "status",
+            "missing",
+            "lagrangian",
+            "export",
+        ):
+            getattr(self, name).add_class(f"lagnb-{name.replace('_', '-')}")
+        self.suggestion_box.add_class("lagnb-suggestions")
+
+        self.add_button.on_click(lambda _b: self.add_field())
+        self.remove_button.on_click(lambda _b: self.remove_field())
+        self.clear_button.on_click(lambda _b: self.set_fields([]))
+        self.preset_button.on_click(lambda _b: self.load_preset(self.preset.value))
+        self.engine_add_button.on_click(lambda _b: self.add_engine_term())
+        self.complete_button.on_click(lambda _b: self.complete())
+        self.accept_all_button.on_click(lambda _b: self.accept_all())
+        self.export_latex_button.on_click(lambda _b: self.export_latex())
+        self.export_tokens_button.on_click(lambda _b: self.export_tokens())
+        self.partial.observe(lambda _c: self._render_lagrangian(), names="value")
+
+        head = w.HTML("<b>1. Fields</b> (hypercharge convention Q = T<sub>3</sub> + Y/2)")
+        self.widget = w.VBox(
+            [
+                head,
+                w.HBox(
+                    [self.kind, self.su3, self.su2, self.hypercharge, self.name, self.add_button],
+                    layout=lay,
+                ),
+                w.HBox([self.field_list, w.VBox([self.remove_button, self.clear_button])]),
+                w.HBox([self.preset, self.preset_button]),
+                w.HTML("<b>2. Partial Lagrangian</b>"),
+                self.partial,
+                w.HBox([self.engine_term, self.engine_add_button]),
+                w.HTML("<b>3. Complete with the model</b>"),
+                w.HBox(
+                    [self.max_terms, self.constrained, self.complete_button, self.accept_all_button]
+                ),
+                self.status,
+                self.suggestion_box,
+                self.missing,
+                w.HTML("<b>4. Result</b>"),
+                self.lagrangian,
+                w.HBox([self.export_latex_button, self.export_tokens_button]),
+                self.export,
+            ]
+        )
+        self.widget.add_class("lagnb-autocomplete")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """Shown as the widget; its plain-text form is a short summary (stable under nbval)."""
+        data = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(data, tuple):
+            data = data[0]
+        data = dict(data or {})
+        data["text/plain"] = repr(self)
+        return data
+
+    def __repr__(self) -> str:
+        return (
+            f"AutocompleteApp({len(self.fields)} fields, {len(self.partial_terms)} partial "
+            f"terms, {len(self.rows)} suggestions)"
+        )
+
+    # -- status ------------------------------------------------------------------------------
+    def _error(self, message: str) -> None:
+        self.status.value = f'<span style="color:#cf222e">{html.escape(message)}</span>'
+
+    def _info(self, message: str) -> None:
+        self.status.value = html.escape(message)
+
+    # -- fields ------------------------------------------------------------------------------
+    def field_from_builder(self) -> Field:
+        """The field the builder controls describe (raises :class:`LagnbError`)."""
+        spin, hel = KINDS[self.kind.value]
+        return Field(
+            spin,
+            self.su3.value,
+            self.su2.value,
+            self.hypercharge.value.strip() or "0",
+            hel,
+            self.name.value.strip() or None,
+        )
+
+    def add_field(self) -> bool:
+        """Add the builder's field to the list; on bad input show why and return False."""
+        try:
+            f = self.field_from_builder()
+        except LagnbError as exc:
+            self._error(str(exc))
+            return False
+        self.set_fields([*self.fields, f])
+        self._info(f"added {f.describe()}")
+        return True
+
+    def remove_field(self) -> None:
+        """Remove the field selected in the list (the last one if none is selected)."""
+        if not self.fields:
+            return
+        k = self.field_list.index if self.field_list.index is not None else len(self.fields) - 1
+        self.set_fields([f for j, f in enumerate(self.fields) if j != k])
+
+    def load_preset(self, name: str) -> None:
+        if name not in FIELD_PRESETS:
+            self._error(f"unknown preset {name!r}")
+            return
+        self.preset.value = name
+        self.set_fields(FIELD_PRESETS[name])
+        self.partial.value = ""
+
+    def set_fields(self, fields: Sequence[Field]) -> None:
+        """Replace the field list (suggestions and engine terms are refreshed)."""
+        self.fields = list(fields)
+        names = default_names(self.fields)
+        self.field_list.options = [
+            (f"{n}: {f.describe()}", k) for k, (n, f) in enumerate(zip(names, self.fields))
+        ]
+        self.field_list.index = None
+        self._clear_suggestions()
+        if self.fields:
+            self.engine_term.options = [
+                (f"{k + 1}. {e.kind}{' (h.c.)' if e.conjugate else ''}: {e.tokens[:90]}", k)
+                for k, e in enumerate(engine_terms(self.fields))
+            ]
+            self.engine_term.index = 0
+        else:
+            self.engine_term.options = []
+        self._render_lagrangian()
+
+    @property
+    def fields_tokens(self) -> str:
+        return fields_tokens(self.fields)
+
+    # -- partial Lagrangian ------------------------------------------------------------------
+    @property
+    def partial_terms(self) -> list[str]:
+        """The terms in the editor (one per line; a line may also hold several terms)."""
+        return [t for line in self.partial.value.splitlines() for t in split_terms(line)]
+
+    def set_partial(self, terms: Sequence[str]) -> None:
+        self.partial.value = "\n".join(terms)
+
+    def add_engine_term(self, index: int | None = None) -> None:
+        """Append an engine term (the one chosen in the dropdown) to the partial Lagrangian."""
+        k = self.engine_term.value if index is None else index
+        if k is None or not self.fields:
+            return
+        self.set_partial([*self.partial_terms, engine_terms(self.fields)[k].tokens])
+
+    # -- completion --------------------------------------------------------------------------
+    @property
+    def bundle(self) -> Any:
+        """The model, loaded on first use."""
+        if self._bundle is None:
+            from .model import load_bundle, shipped_model_path
+
+            self._bundle = load_bundle(self.model_path or shipped_model_path())
+        return self._bundle
+
+    def complete(self) -> Completion | None:
+        """Ask the model for the missing terms; show them with their check results."""
+        self._clear_suggestions()
+        if not self.fields:
+            self._error("add at least one field first")
+            return None
+        self._info("completing…")
+        try:
+            with torch_threads(self.threads):
+                c = complete(
+                    self.bundle,
+                    self.fields,
+                    self.partial_terms,
+                    max_terms=self.max_terms.value,
+                    constrained=self.constrained.value,
+                    min_terms=1,
+                )
+        except LagnbError as exc:
+            self._error(str(exc))
+            return None
+        self.set_partial(list(c.partial))
+        self.completion = c
+        self.rows = [SuggestionRow(self, k, s) for k, s in enumerate(c.suggestions)]
+        self.suggestion_box.children = [r.widget for r in self.rows]
+        n_valid = len(c.new_valid)
+        self._info(
+            f"{len(c.suggestions)} suggestions, {n_valid} valid and new"
+            f"{' (cut at the length limit)' if c.truncated else ''}; "
+            f"the engine has {len(c.missing_before)} terms missing from the partial Lagrangian, "
+            f"{len(c.missing_after)} after the valid suggestions. ({c.seconds:.2f} s)"
+        )
+        self._render_missing()
+        return c
+
+    def accept(self, index: int) -> None:
+        """Accept suggestion ``index``: its term joins the partial Lagrangian."""
+        row = self.rows[index]
+        if row.decision is not None:
+            return
+        row.set_decision("accepted")
+        self.set_partial([*self.partial_terms, row.suggestion.tokens])
+
+    def reject(self, index: int) -> None:
+        self.rows[index].set_decision("rejected")
+
+    def accept_all(self) -> None:
+        """Accept every valid, non-duplicate suggestion not yet decided."""
+        for r in self.rows:
+            if r.suggestion.valid and r.decision is None:
+                self.accept(r.index)
+
+    @property
+    def decisions(self) -> list[str | None]:
+        return [r.decision for r in self.rows]
+
+    def _clear_suggestions(self) -> None:
+        self.completion = None
+        self.rows = []
+        self.suggestion_box.children = []
+        self.missing.value = ""
+
+    def _render_missing(self) -> None:
+        c = self.completion
+        if c is None or not c.missing_after:
+            self.missing.value = "" if c is None else "<i>The engine has no further terms.</i>"
+            return
+        items = "".join(f"<li>${e.latex}$ <small>({e.kind})</small></li>" for e in c.missing_after)
+        self.missing.value = (
+            f"<details><summary>Engine: {len(c.missing_after)} terms still missing</summary>"
+            f"<ul>{items}</ul></details>"
+        )
+
+    # -- result ------------------------------------------------------------------------------
+    def latex_lines(self) -> list[str]:
+        """LaTeX of the current Lagrangian's terms (terms that do not parse are skipped)."""
+        out = []
+        for t in self.partial_terms:
+            try:
+                out.append(term_latex(self.fields, t))
+            except LagnbError:
+                continue
+        return out
+
+    def _render_lagrangian(self) -> None:
+        try:
+            lines = self.latex_lines()
+        except LagnbError:
+            lines = []
+        if not lines:
+            self.lagrangian.value = "<i>no terms yet</i>"
+            return
+        body = r" \\ & ".join(lines)
+        self.lagrangian.value = (
+            rf"$$\begin{{aligned}} \mathcal{{L}} \supset & {body} \end{{aligned}}$$"
+        )
+
+    def export_latex(self) -> str:
+        """The current Lagrangian as LaTeX (also put into the export box)."""
+        text = r"\mathcal{L} \supset " + " ".join(self.latex_lines()).removeprefix("+ ")
+        self.export.value = text
+        return text
+
+    def export_tokens(self) -> str:
+        """The current Lagrangian as BART-L tokens, with the field list (also in the box)."""
+        text = f"{self.fields_tokens}\n{' '.join(self.partial_terms)}"
+        self.export.value = text
+        return text

@@ -1,0 +1,279 @@
+"""Autocomplete: partial Lagrangians, the engine's verdicts on suggestions, constrained model
+completion (an untrained tiny model: its suggestions are random but must parse), the CLI."""
+
+import json
+
+import pytest
+from conftest import sm_fields
+
+from lagnb.autocomplete import (
+    Completion,
+    complete,
+    engine_terms,
+    generate_terms,
+    judge,
+    load_model_or_shipped,
+    missing_terms,
+    partial_terms,
+    term_latex,
+    torch_threads,
+)
+from lagnb.check import check_term
+from lagnb.cli import main
+from lagnb.engine import lagrangian
+from lagnb.errors import LagnbError, TokenError
+from lagnb.grammar import Grammar
+from lagnb.model import build_model, load_bundle, save_bundle
+from lagnb.tokenizer import build_tokenizer
+from lagnb.tokens import parse_term
+
+HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    tok = build_tokenizer()
+    path = tmp_path_factory.mktemp("tiny") / "model"
+    save_bundle(path, build_model("tiny", tok, seed=0), tok)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bundle(model_dir):
+    import torch
+
+    torch.set_num_threads(1)
+    return load_bundle(model_dir)
+
+
+def relabel(term: str, shift: int = 3) -> str:
+    return " ".join(
+        f"ID{(int(t[2:]) + shift) % 10}" if t.startswith("ID") else t for t in term.split()
+    )
+
+
+# -- the engine side -------------------------------------------------------------------------------
+def test_engine_terms_write_out_hc_like_the_target():
+    fs = sm_fields()
+    terms = engine_terms(fs)
+    assert [e.tokens for e in terms] == lagrangian(fs).term_tokens()
+    assert sum(e.conjugate for e in terms) == sum(not t.hermitian for t in lagrangian(fs).terms)
+    assert all(e.latex for e in terms)
+
+
+def test_missing_terms_is_the_exact_completion():
+    fs = sm_fields()
+    terms = lagrangian(fs).term_tokens()
+    present = [terms[0], relabel(terms[3]), terms[-1]]
+    missing = missing_terms(fs, [check_term(fs, t) for t in present])
+    assert [e.tokens for e in missing] == [
+        t for k, t in enumerate(terms) if k not in (0, 3, len(terms) - 1)
+    ]
+    assert missing_terms(fs, [check_term(fs, t) for t in terms]) == ()
+
+
+def test_partial_terms_reordered_into_sections_and_checked():
+    fs = lagrangian(HIGGS).fields
+    quartic, kinetic, _w, b, mass = lagrangian(HIGGS).term_tokens()
+    assert partial_terms(fs, [mass, kinetic, quartic]) == [quartic, kinetic, mass]
+    assert partial_terms(fs, [mass, kinetic], reorder=False) == [mass, kinetic]
+    assert partial_terms(fs, f"{mass} {b}") == [b, mass]  # one string of several terms
+    assert partial_terms(fs, None) == []
+    with pytest.raises(TokenError, match="partial term 2 does not parse"):
+        partial_terms(fs, [mass, "+ FIELD SPIN 0 SU2 2 U1 1 ID0 CONTRACTIONS LORENTZ ID0"])
+
+
+def test_judge_statuses_and_duplicates():
+    fs = sm_fields()
+    terms = lagrangian(fs).term_tokens()
+    present = [terms[0], terms[1]]
+    vanishing = (  # ε between two copies of one doublet: identically zero
+        "+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 1 ID1 FIELD SPIN 0 SU2 2 U1 - 1 "
+        "DAGGER ID2 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID3 CONTRACTIONS SU2 ID0 ID1 SU2 ID2 ID3"
+    )
+    candidates = [
+        relabel(terms[0]),  # same tokens up to labels
+        terms[2],  # new and valid
+        terms[2],  # repeats the previous suggestion
+        vanishing,
+        "+ FIELD SPIN 0 SU2 2 U1 1 ID0 CONTRACTIONS",  # charge 1, uncontracted index
+        "+ FIELD SPIN 0 SU2 2 U1 1 ID0 DERIVATIVE",  # does not parse
+    ]
+    out = judge(fs, present, candidates)
+    assert [s.status for s in out] == [
+        "duplicate",
+        "valid",
+        "duplicate",
+        "invalid",
+        "invalid",
+        "malformed",
+    ]
+    assert out[0].duplicate_of == 0 and "partial term 1" in out[0].reason
+    assert out[2].duplicate_of == 3 and "suggestion 2" in out[2].reason
+    assert "vanishes" in out[3].reason
+    assert "hypercharges add up to 1" in out[4].reason
+    assert out[5].latex is None and "does not parse" in out[5].reason
+    assert out[1].engine_term == (2, False) or out[1].engine_term is not None
+
+
+def test_duplicate_by_operator_not_only_by_tokens():
+    """The same operator with its factors in another order is a duplicate of the engine term."""
+    fs = lagrangian(HIGGS).fields
+    mass = lagrangian(HIGGS).term_tokens()[-1]
+    swapped = "+ FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID0 FIELD SPIN 0 SU2 2 U1 1 ID1 CONTRACTIONS SU2 ID0 ID1"
+    (s,) = judge(fs, [mass], [swapped])
+    assert s.status == "duplicate"
+    assert "same operator" in s.reason
+
+
+def test_term_latex_of_engine_and_broken_terms():
+    fs = lagrangian(HIGGS).fields
+    _quartic, _kinetic, w, _, mass = lagrangian(HIGGS).term_tokens()
+    assert term_latex(fs, mass).startswith("+ ")
+    assert term_latex(fs, w).startswith(r"-\frac{1}{4} W")
+    broken = (
+        "- COMMUTATOR_A DERIVATIVE SU2 ID0 FIELD SPIN 0 SU2 2 U1 1 ID1 CONTRACTIONS LORENTZ ID0 ID1"
+    )
+    latex = term_latex(fs, broken)
+    assert "W_{" not in latex and r"[D,D]" in latex and r"\phi_{1}" in latex
+    with pytest.raises(LagnbError):
+        term_latex(fs, "+ FIELD SPIN 0 ID0")
+
+
+# -- the model side --------------------------------------------------------------------------------
+def test_constrained_completion_parses_and_respects_limits(bundle):
+    fs = sm_fields()
+    partial = lagrangian(fs).term_tokens()[:3]
+    c = complete(bundle, fs, partial, max_terms=2, min_terms=1, max_new_tokens=600)
+    assert isinstance(c, Completion)
+    assert c.partial == tuple(partial)
+    assert 1 <= len(c.suggestions) <= 2
+    grammar = Grammar(fs)
+    for s in c.suggestions:
+        assert s.status in ("valid", "invalid", "duplicate")  # never malformed
+        parse_term(fs, s.tokens)
+        assert grammar.accepts_term(s.tokens)
+        assert s.latex
+    assert len(c.missing_before) == len(lagrangian(fs).term_tokens()) - 3
+    assert len(c.missing_after) == len(c.missing_before) - c.recovered
+    assert c.tokens([]) == " ".join(partial)
+    assert json.loads(json.dumps(c.to_json()))["partial"] == partial
+    assert "suggestions" in c.summary()
+
+
+def test_beam_search_is_constrained_too(bundle):
+    fs = sm_fields()
+    c = complete(
+        bundle,
+        fs,
+        lagrangian(fs).term_tokens()[:2],
+        max_terms=1,
+        min_terms=1,
+        num_beams=3,
+        max_new_tokens=300,
+    )
+    assert len(c.suggestions) == 1
+    assert Grammar(fs).accepts_term(c.suggestions[0].tokens)
+
+
+def test_generated_terms_continue_the_prefix(bundle):
+    fs = sm_fields()
+    prefix = lagrangian(fs).term_tokens()[:2]
+    terms, text, truncated = generate_terms(
+        bundle, fs, prefix, max_terms=1, min_terms=1, max_new_tokens=600
+    )
+    assert len(terms) == 1 and text.startswith(terms[0])
+    assert not truncated
+
+
+def test_truncation_drops_the_unfinished_term(bundle):
+    fs = sm_fields()
+    terms, text, truncated = generate_terms(bundle, fs, (), min_terms=1, max_new_tokens=6)
+    assert truncated and terms == [] and len(text.split()) == 6
+
+
+def test_unconstrained_completion_is_checked_as_written(bundle):
+    """Without the grammar an untrained model writes junk: it is reported, not hidden."""
+    fs = sm_fields()
+    c = complete(
+        bundle,
+        fs,
+        lagrangian(fs).term_tokens()[:1],
+        constrained=False,
+        max_terms=3,
+        max_new_tokens=120,
+    )
+    assert len(c.suggestions) <= 3
+    assert c.truncated or c.generated.split()[-1] != "+"
+    for s in c.suggestions:
+        assert s.status in ("valid", "invalid", "duplicate", "malformed")
+        if s.status == "malformed":
+            assert s.latex is None and s.reason.startswith("Invalid: does not parse")
+
+
+def test_too_long_prefix_is_an_error(bundle):
+    fs = sm_fields()
+    long = lagrangian(fs).term_tokens() * 3
+    with pytest.raises(LagnbError, match="the model writes at most"):
+        complete(bundle, fs, long)
+
+
+# -- command line ----------------------------------------------------------------------------------
+def test_cli_complete_json(model_dir, capsys):
+    mass = lagrangian(HIGGS).term_tokens()[-1]
+    rc = main(
+        [
+            "complete",
+            "--model",
+            str(model_dir),
+            HIGGS,
+            "--partial",
+            mass,
+            "--max-terms",
+            "1",
+            "--max-new-tokens",
+            "300",
+            "--json",
+        ]
+    )
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["partial"] == [mass]
+    assert len(out["missing_before"]) == 4
+    assert len(out["suggestions"]) <= 1
+
+
+def test_cli_complete_errors(model_dir, tmp_path, capsys):
+    assert main(["complete", "--model", str(tmp_path / "none"), HIGGS]) == 2
+    assert "no model at" in capsys.readouterr().err
+    rc = main(["complete", "--model", str(model_dir), HIGGS, "--partial", "+ FIELD SPIN 7 ID0"])
+    assert rc == 2
+    assert "spin" in capsys.readouterr().err.lower()
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def test_torch_threads_restores_the_setting():
+    import torch
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(1):
+        raise RuntimeError
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+
+
+def test_load_model_or_shipped(model_dir, tmp_path, capsys, monkeypatch):
+    import lagnb.model
+
+    b = load_model_or_shipped(str(model_dir))
+    assert b.model.config.d_model == 64
+    assert capsys.readouterr().out == ""
+    # a missing folder falls back to the shipped model (pointed here at the tiny one)
+    monkeypatch.setattr(lagnb.model, "shipped_model_path", lambda: model_dir)
+    b = load_model_or_shipped(str(tmp_path / "not-trained-yet"))
+    assert "using the model shipped with lagnb" in capsys.readouterr().out
+    assert b.path == model_dir

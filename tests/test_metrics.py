@@ -1,0 +1,151 @@
+"""Term-level scores and the BART-L paper's metric on hand-made predictions."""
+
+import random
+import re
+
+import pytest
+
+from lagnb.engine import lagrangian
+from lagnb.errors import TokenError
+from lagnb.fields import Field
+from lagnb.metrics import canonical_key, paper_key, parse_structure, score_lagrangian
+
+H = "FIELD SPIN 0 SU2 2 U1 1"
+HD = "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"
+HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
+
+# The released BART-L model's output for the Higgs doublet (public notebook, one term a line):
+# the second quartic ε-contracts two identical doublets (it vanishes) and is an extra term.
+RELEASED_HIGGS = [
+    f"+ {H} ID4 {H} ID7 {HD} ID0 {HD} ID9 CONTRACTIONS SU2 ID4 ID0 SU2 ID7 ID9",
+    f"+ {H} ID6 {H} ID4 {HD} ID2 {HD} ID0 CONTRACTIONS SU2 ID6 ID4 SU2 ID2 ID0",
+    f"+ DERIVATIVE SU2 U1 ID6 {HD} ID7 DERIVATIVE SU2 U1 ID0 {H} ID4 "
+    "CONTRACTIONS LORENTZ ID6 ID0 SU2 ID7 ID4",
+    "- COMMUTATOR_A DERIVATIVE SU2 ID6 COMMUTATOR_B DERIVATIVE SU2 ID0 COMMUTATOR_A DERIVATIVE "
+    "SU2 ID4 COMMUTATOR_B DERIVATIVE SU2 ID1 CONTRACTIONS LORENTZ ID6 ID4 LORENTZ ID0 ID1",
+    "- COMMUTATOR_A DERIVATIVE U1 ID6 COMMUTATOR_B DERIVATIVE U1 ID0 COMMUTATOR_A DERIVATIVE "
+    "U1 ID4 COMMUTATOR_B DERIVATIVE U1 ID1 CONTRACTIONS LORENTZ ID6 ID4 LORENTZ ID0 ID1",
+    f"+ {HD} ID6 {H} ID7 CONTRACTIONS SU2 ID6 ID7",
+]
+
+
+def relabel(term: str, rng: random.Random) -> str:
+    perm = list(range(10))
+    rng.shuffle(perm)
+    return re.sub(r"ID(\d)", lambda m: f"ID{perm[int(m.group(1))]}", term)
+
+
+def higgs_singlet():
+    return lagrangian([Field.scalar(1, 2, 1), Field.scalar()])
+
+
+def test_identical_and_relabelled_predictions_are_exact():
+    true = higgs_singlet().tokens()
+    s = score_lagrangian(true, true)
+    assert (s.f1, s.exact, s.paper_score, s.paper_object_score) == (1.0, True, 1.0, 1.0)
+    rng = random.Random(3)
+    terms = higgs_singlet().term_tokens()
+    shuffled = [relabel(t, rng) for t in terms]
+    rng.shuffle(shuffled)
+    s = score_lagrangian(" ".join(shuffled), true)
+    assert s.exact and s.paper_score == 1.0 and s.n_correct == 23
+
+
+def test_23_terms_one_broken_scores_0_9565():
+    terms = higgs_singlet().term_tokens()
+    assert len(terms) == 23
+    broken = list(terms)
+    # the first quartic with the Higgs' SU(2) contraction moved: ε(H,H) ε(H†,H†), which vanishes
+    k = next(i for i, t in enumerate(terms) if t.endswith("SU2 ID2 ID0 SU2 ID3 ID1"))
+    broken[k] = terms[k].replace("SU2 ID2 ID0 SU2 ID3 ID1", "SU2 ID0 ID1 SU2 ID2 ID3")
+    s = score_lagrangian(" ".join(broken), " ".join(terms))
+    assert s.paper_score == pytest.approx(22 / 23) and round(s.paper_score, 4) == 0.9565
+    assert s.paper_object_score == 1.0  # its objects are right, its contractions are not
+    assert s.n_correct == 22 and not s.exact
+    assert s.precision == s.recall == pytest.approx(22 / 23)
+
+
+def test_released_model_higgs_output():
+    true = lagrangian(HIGGS).tokens()
+    s = score_lagrangian(" ".join(RELEASED_HIGGS), true)
+    assert (s.n_true, s.n_pred, s.n_correct, s.paper_correct) == (5, 6, 5, 5)
+    assert s.paper_extra == 1 and s.length_penalty == pytest.approx(0.2)
+    assert s.paper_score == pytest.approx(0.8)
+    assert s.recall == 1.0 and s.precision == pytest.approx(5 / 6)
+    assert not s.exact
+
+
+def test_missing_and_extra_terms():
+    terms = higgs_singlet().term_tokens()
+    true = " ".join(terms)
+    missing = score_lagrangian(" ".join(terms[:-3]), true)
+    assert missing.paper_score == pytest.approx(20 / 23) and missing.recall == pytest.approx(
+        20 / 23
+    )
+    assert missing.precision == 1.0 and missing.paper_extra == 0
+    # duplicates: extra predictions cost twice in S (not correct, and a length penalty)
+    extra = score_lagrangian(" ".join(terms + terms[:2]), true)
+    assert extra.paper_extra == 2 and extra.paper_score == pytest.approx(21 / 23)
+    assert extra.recall == 1.0 and extra.precision == pytest.approx(23 / 25)
+    # S can be negative: many wrong terms
+    short = " ".join(lagrangian(HIGGS).term_tokens())
+    neg = score_lagrangian(" ".join(terms), short)
+    assert neg.paper_score < 0
+
+
+def test_malformed_terms_are_counted_not_raised():
+    true = lagrangian(HIGGS).tokens()
+    bad = [
+        "+ FIELD SPIN",  # truncated
+        f"+ {H} ID0 {HD} ID0 CONTRACTIONS",  # label used twice
+        f"+ {H} ID0 {HD} ID1 CONTRACTIONS SU2 ID0 ID5",  # unknown label
+        f"+ {H} ID0 U1 ID1 CONTRACTIONS",  # stray token
+        "SPIN SPIN SPIN",  # no sign
+    ]
+    pred = " ".join([*lagrangian(HIGGS).term_tokens(), *bad])
+    s = score_lagrangian(pred, true)
+    # "SPIN SPIN SPIN" has no sign: it is glued to the previous (already malformed) term
+    assert s.n_pred == 9 and s.n_malformed == 4 and len(s.malformed_terms) == 4
+    assert s.n_correct == 5 and not s.exact
+    assert s.paper_extra == 4 and s.paper_score == pytest.approx((5 - 4) / 5)
+    garbage = score_lagrangian("SPIN SPIN SPIN", true)
+    assert (garbage.n_pred, garbage.n_malformed, garbage.n_correct) == (1, 1, 0)
+    empty = score_lagrangian("", true)
+    assert (empty.n_pred, empty.f1, empty.paper_score) == (0, 0.0, 0.0)
+    with pytest.raises(TokenError, match="true Lagrangian"):
+        score_lagrangian(true, "+ FIELD SPIN")
+
+
+def test_canonical_key_relabelling_of_identical_objects():
+    a = f"+ {H} ID0 {H} ID1 {HD} ID2 {HD} ID3 CONTRACTIONS SU2 ID2 ID0 SU2 ID3 ID1"
+    swapped = f"+ {H} ID1 {H} ID0 {HD} ID2 {HD} ID3 CONTRACTIONS SU2 ID2 ID0 SU2 ID3 ID1"
+    other = f"+ {H} ID0 {H} ID1 {HD} ID2 {HD} ID3 CONTRACTIONS SU2 ID0 ID1 SU2 ID2 ID3"
+    assert canonical_key(a) == canonical_key(swapped) != canonical_key(other)
+    assert paper_key(a) != paper_key(other)
+
+
+def test_canonical_key_knows_what_a_derivative_acts_on():
+    kin = (
+        f"+ DERIVATIVE SU2 U1 ID0 {HD} ID1 DERIVATIVE SU2 U1 ID2 {H} ID3 "
+        "CONTRACTIONS LORENTZ ID0 ID2 SU2 ID1 ID3"
+    )
+    moved = (
+        f"+ {HD} ID1 DERIVATIVE SU2 U1 ID0 DERIVATIVE SU2 U1 ID2 {H} ID3 "
+        "CONTRACTIONS LORENTZ ID0 ID2 SU2 ID1 ID3"
+    )
+    assert canonical_key(kin) != canonical_key(moved)
+    assert canonical_key(kin) == canonical_key(relabel(kin, random.Random(1)))
+
+
+def test_parse_structure_errors():
+    s = parse_structure(f"+ i {HD} ID3 SIGMA_BAR ID1 CONTRACTIONS LORENTZ ID3 ID1")
+    assert s.head == ("+", "i") and s.objects == (HD, "SIGMA_BAR")
+    assert s.contractions == (("LORENTZ", (0, 1)),)
+    for text, msg in [
+        (f"+ {H} ID0", "missing CONTRACTIONS"),
+        (f"+ {H} ID0 CONTRACTIONS SU2 ID0", "at least two"),
+        ("+ DERIVATIVE ID0 CONTRACTIONS", "acts on nothing"),
+        ("+ COMMUTATOR_A DERIVATIVE SU5 ID0 CONTRACTIONS", "unknown gauge group"),
+    ]:
+        with pytest.raises(TokenError, match=msg):
+            parse_structure(text)

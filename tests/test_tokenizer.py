@@ -1,0 +1,65 @@
+"""The word-level BART-L tokenizer: vocabulary, round trips, errors, offline save/load."""
+
+import pytest
+
+from lagnb.engine import lagrangian
+from lagnb.errors import TokenError
+from lagnb.tokenizer import (
+    build_tokenizer,
+    decode,
+    encode_input,
+    encode_target,
+    load_tokenizer,
+)
+from lagnb.tokens import VOCABULARY
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return build_tokenizer()
+
+
+def test_one_id_per_grammar_token(tok):
+    assert len(tok) == len(VOCABULARY) == 41
+    for i, t in enumerate(VOCABULARY):
+        assert tok.convert_tokens_to_ids(t) == i
+    assert (tok.pad_token, tok.bos_token, tok.eos_token, tok.unk_token) == (
+        "[PAD]",
+        "[SOS]",
+        "[EOS]",
+        "[UNK]",
+    )
+
+
+def test_round_trip_of_a_lagrangian(tok):
+    lag = lagrangian(
+        "[SOS] FIELD SPIN 0 SU2 2 U1 1 FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 [EOS]"
+    )
+    ids = encode_target(tok, lag.tokens())
+    assert ids[-1] == tok.eos_token_id
+    assert len(ids) == len(lag.tokens().split()) + 1
+    assert decode(tok, [tok.bos_token_id, *ids, tok.pad_token_id]) == lag.tokens()
+
+
+def test_input_specials_added_and_compact_numbers_split(tok):
+    a = encode_input(tok, "FIELD SPIN 1/2 U1 -7/2 HEL -1/2")
+    b = encode_input(tok, "[SOS] FIELD SPIN 1 / 2 U1 - 7 / 2 HEL - 1 / 2 [EOS]")
+    assert a == b
+    assert a[0] == tok.bos_token_id and a[-1] == tok.eos_token_id
+    assert tok.convert_ids_to_tokens(a[3:6]) == ["1", "/", "2"]
+
+
+def test_unknown_token_names_token_and_position(tok):
+    with pytest.raises(TokenError, match=r"'SU5' at position 6"):
+        encode_input(tok, "[SOS] FIELD SPIN 0 SU2 2 SU5 3 [EOS]")
+    with pytest.raises(TokenError, match=r"'h\.c\.' at position 2"):
+        encode_target(tok, "+ FIELD h.c.")
+
+
+def test_save_and_reload_offline(tok, tmp_path):
+    tok.save_pretrained(tmp_path)
+    again = load_tokenizer(tmp_path)
+    text = "[SOS] FIELD SPIN 0 SU3 - 3 U1 2 / 3 [EOS]"
+    assert encode_input(again, text) == encode_input(tok, text)
+    assert again.get_vocab() == tok.get_vocab()
+    assert again.eos_token_id == 2 and again.pad_token_id == 0

@@ -1,0 +1,176 @@
+"""Training: a few steps of a tiny model, resume equivalence, the CLI, evaluation of the result."""
+
+import json
+
+import pytest
+import torch
+from model_helpers import TINY, write_dataset
+from safetensors.torch import load_file
+
+from lagnb.cli import main
+from lagnb.errors import LagnbError
+from lagnb.train import TrainConfig, epoch_batches, lr_lambda, train
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("data"))
+
+
+def cfg(data, out, **kw) -> TrainConfig:
+    base = dict(
+        data=str(data),
+        out=str(out),
+        preset="tiny",
+        steps=6,
+        batch_size=4,
+        grad_accum=2,
+        lr=3e-3,
+        warmup=2,
+        eval_every=3,
+        eval_batches=1,
+        save_every=100,
+        log_every=2,
+        seed=5,
+        threads=1,
+        model_overrides=TINY,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def weights(path):
+    return load_file(str(path / "model.safetensors"))
+
+
+def test_resume_gives_the_same_weights(data, tmp_path):
+    full = train(cfg(data, tmp_path / "full"), progress=False)
+    assert full["finished"] and full["step"] == 6
+    part = train(cfg(data, tmp_path / "part"), stop_after=3, progress=False)
+    assert not part["finished"] and part["step"] == 3
+    assert (tmp_path / "part" / "checkpoint" / "state.json").is_file()
+    assert not (tmp_path / "part" / "model.safetensors").exists()
+    resumed = train(cfg(data, tmp_path / "part"), progress=False)
+    assert resumed["finished"] and resumed["step"] == 6
+    a, b = weights(tmp_path / "full"), weights(tmp_path / "part")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert full["history"] == [
+        {**h, "elapsed": full["history"][i]["elapsed"]} for i, h in enumerate(resumed["history"])
+    ]
+    # a different seed gives different weights (the comparison above can fail)
+    other = train(cfg(data, tmp_path / "other", seed=6), progress=False)
+    assert other["finished"]
+    c = weights(tmp_path / "other")
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_resume_refuses_other_settings(data, tmp_path):
+    train(cfg(data, tmp_path / "r"), stop_after=2, progress=False)
+    with pytest.raises(LagnbError, match=r"other settings \(steps: 6 -> 8, lr"):
+        train(cfg(data, tmp_path / "r", steps=8, lr=1e-3), progress=False)
+    # logging settings may change; fresh starts over
+    state = train(cfg(data, tmp_path / "r", log_every=1), stop_after=3, progress=False)
+    assert state["step"] == 3
+    state = train(cfg(data, tmp_path / "r", steps=8), stop_after=1, progress=False, fresh=True)
+    assert state["step"] == 1
+
+
+def test_outputs_loss_goes_down_and_log(data, tmp_path):
+    out = tmp_path / "run"
+    state = train(cfg(data, out, steps=30, eval_every=10, lr=5e-3, grad_accum=1), progress=False)
+    log = json.loads((out / "train_log.json").read_text())
+    assert log["step"] == 30 and log["parameters"] > 0
+    valid = [h["valid_loss"] for h in log["history"] if "valid_loss" in h]
+    assert len(valid) == 3 and valid[-1] < valid[0]
+    assert (out / "loss.png").stat().st_size > 1000
+    for f in ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json"):
+        assert (out / f).is_file()
+    assert state["tokens"] > 0
+
+
+def test_batches_and_schedule():
+    import numpy as np
+
+    lengths = np.array([5, 1, 9, 3, 7, 2, 8, 4, 6, 10])
+    a = epoch_batches(lengths, 3, seed=0, epoch=0)
+    assert sorted(np.concatenate(a).tolist()) == list(range(10))
+    assert [x.tolist() for x in a] == [x.tolist() for x in epoch_batches(lengths, 3, 0, 0)]
+    assert [x.tolist() for x in a] != [x.tolist() for x in epoch_batches(lengths, 3, 0, 1)]
+    f = lr_lambda(TrainConfig(data="", out="", steps=100, warmup=10, min_lr_ratio=0.1))
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(100) == pytest.approx(0.1) and f(55) == pytest.approx(0.55)
+
+
+def test_cli_train_then_evaluate(tmp_path, capsys):
+    """On a dataset sampled by the project's own sampler (lagnb.dataset)."""
+    from lagnb.dataset import ensure_dataset
+
+    data = ensure_dataset(
+        tmp_path / "data",
+        n=24,
+        max_fields=2,
+        max_target_len=300,
+        n_ood=2,
+        workers=1,
+        progress=False,
+        seed=1,
+    )
+    out = tmp_path / "cli"
+    rc = main(
+        [
+            "train",
+            "--preset",
+            "tiny",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--eval-every",
+            "1",
+            "--threads",
+            "1",
+            "--no-keep-checkpoint",
+        ]
+    )
+    assert rc == 0
+    assert (out / "model.safetensors").is_file() and not (out / "checkpoint").exists()
+    assert "finished at step 2" in capsys.readouterr().out
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            str(out),
+            "--data",
+            str(data),
+            "--max-examples",
+            "2",
+            "--no-benchmarks",
+            "--json",
+        ]
+    )
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert {r["split"] for r in res["by_split"]} <= {"test", "ood"}
+    from lagnb.dataset import load_split
+
+    expected = sum(min(2, len(load_split(data, s))) for s in ("test", "ood"))
+    assert res["meta"]["examples"] == expected == sum(r["n"] for r in res["by_split"])
+
+
+def test_bad_device(data, tmp_path):
+    with pytest.raises(LagnbError, match="device must be cpu or cuda"):
+        train(cfg(data, tmp_path / "o", device="tpu"), progress=False)
+    if not torch.cuda.is_available():
+        with pytest.raises(LagnbError, match="no CUDA device"):
+            train(cfg(data, tmp_path / "o", device="cuda"), progress=False)
+
+
+def test_missing_data(tmp_path):
+    with pytest.raises(LagnbError, match="no data for split 'train'"):
+        train(cfg(tmp_path, tmp_path / "o"), progress=False)
