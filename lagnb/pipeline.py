@@ -21,7 +21,12 @@ from typing import Any
 from .errors import LagnbError
 
 NOTEBOOKS: list[str] = [
+    "00_tour.ipynb",
     "01_dataset_sampling.ipynb",
+    "02_training.ipynb",
+    "03_evaluation.ipynb",
+    "04_attention.ipynb",
+    "05_autocomplete.ipynb",
 ]
 """The pipeline's notebooks, in order (names under ``notebooks/``).  Notebooks named in a
 preset are run too, ordered by their ``NN_`` prefix; missing ones are skipped."""
@@ -40,6 +45,20 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "shuffle": True,
             "out_dir": "runs/tiny/data",
             "compare_uniform": True,
+        },
+        "02_training.ipynb": {
+            "data_dir": "runs/tiny/data",
+            "out_dir": "runs/tiny/model",
+            "preset": "tiny",
+            "steps": 300,
+            "seed": 0,
+            "fresh": True,
+        },
+        "03_evaluation.ipynb": {
+            "model_path": "runs/tiny/model",
+            "data_dir": "runs/tiny/data",
+            "max_examples": 16,
+            "seed": 0,
         },
         "04_attention.ipynb": {"model_path": "runs/tiny/model", "device": "cpu", "seed": 0},
         "05_autocomplete.ipynb": {
@@ -63,6 +82,22 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "out_dir": "runs/small/data",
             "compare_uniform": True,
         },
+        "02_training.ipynb": {
+            "data_dir": "runs/small/data",
+            "out_dir": "runs/small/model",
+            "preset": "small",
+            "steps": 3000,
+            "seed": 0,
+            "fresh": False,
+        },
+        "03_evaluation.ipynb": {
+            "model_path": "runs/small/model",
+            "data_dir": "runs/small/data",
+            "max_examples": 500,
+            "seed": 0,
+        },
+        "04_attention.ipynb": {"model_path": "runs/small/model", "seed": 0},
+        "05_autocomplete.ipynb": {"model_path": "runs/small/model", "seed": 0},
     },
     "paper": {
         "01_dataset_sampling.ipynb": {
@@ -77,6 +112,22 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "out_dir": "runs/paper/data",
             "compare_uniform": True,
         },
+        "02_training.ipynb": {
+            "data_dir": "runs/paper/data",
+            "out_dir": "runs/paper/model",
+            "preset": "large",
+            "steps": 20000,
+            "seed": 0,
+            "fresh": False,
+        },
+        "03_evaluation.ipynb": {
+            "model_path": "runs/paper/model",
+            "data_dir": "runs/paper/data",
+            "max_examples": 500,
+            "seed": 0,
+        },
+        "04_attention.ipynb": {"model_path": "runs/paper/model", "seed": 0},
+        "05_autocomplete.ipynb": {"model_path": "runs/paper/model", "seed": 0},
     },
 }
 """preset → notebook → parameters.  ``tiny`` (the default, the README's main job) runs in a few
