@@ -70,7 +70,7 @@ def test_parse_value():
 def test_presets_match_the_notebooks_parameters():
     assert "tiny" in PRESETS
     # every numbered notebook of the repository is part of the pipeline, in order
-    assert NOTEBOOKS == sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) == NOTEBOOKS
     for preset, notebooks in PRESETS.items():
         order = notebooks_in_order(preset)
         assert order == sorted(order)
