@@ -35,7 +35,7 @@ def _run_lagrangian(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_train(sub: argparse._SubParsersAction) -> None:
+def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
     from dataclasses import fields as dc_fields
 
     p = sub.add_parser(
@@ -47,6 +47,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", required=True, help="dataset folder (from 'lagnb sample')")
     p.add_argument("--out", required=True, help="output folder for the model and checkpoint")
+    p.set_defaults(run=_run_train)
+    if not full:
+        # the training options come from TrainConfig, whose module imports torch (seconds):
+        # built only when the command is 'train'
+        return
     from .train import TrainConfig
 
     skip = {"data", "out", "model_overrides", "keep_checkpoint"}
@@ -69,7 +74,6 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--stop-after", type=int, default=None, help="stop (resumable) after N steps")
     p.add_argument("--fresh", action="store_true", help="delete OUT/checkpoint, start over")
-    p.set_defaults(run=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -499,16 +503,22 @@ SUBCOMMANDS = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command`` given, only that subcommand's costly options are built."""
     parser = argparse.ArgumentParser(prog="lagnb", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for add in SUBCOMMANDS:
-        add(sub)
+        if add is _add_train:
+            _add_train(sub, full=command in (None, "train"))
+        else:
+            add(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except LagnbError as exc:

@@ -39,3 +39,16 @@ def test_bad_input_is_one_clear_line(capsys):
         "lagnb lagrangian: error: field 1: unknown SU(3) representation 4; "
         "expected one of 1, 3, -3 (3̄), 6, -6 (6̄), 8"
     ]
+
+
+def test_engine_commands_do_not_import_torch():
+    """The engine's commands start fast: torch is imported only by the model's commands."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from lagnb.cli import main; "
+        "main(['lagrangian', '--tokens', 'FIELD SPIN 0']); "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
