@@ -1,6 +1,6 @@
 """Benchmark: how responsive is the autocomplete on CPU with the shipped model?
 
-For a few field lists (lagnb.benchmarks) and a partial Lagrangian made of the engine's first
+For a few field lists (lagnb.physics.catalogue) and a partial Lagrangian made of the engine's first
 terms, it times
 
 * ``first``: one suggestion (``max_terms=1``, ``min_terms=1``): the latency a user sees after
@@ -30,10 +30,10 @@ import transformers
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lagnb.autocomplete import complete, generate_terms, judge  # noqa: E402
-from lagnb.benchmarks import BENCHMARKS  # noqa: E402
-from lagnb.engine import lagrangian  # noqa: E402
-from lagnb.model import load_bundle, shipped_model_path  # noqa: E402
+from lagnb.apps.autocomplete import complete, generate_terms, judge  # noqa: E402
+from lagnb.ml.model import load_bundle, shipped_model_path  # noqa: E402
+from lagnb.physics.catalogue import BENCHMARKS  # noqa: E402
+from lagnb.physics.engine import lagrangian  # noqa: E402
 
 CASES = ("sm_leptons_higgs", "2hdm", "sm")
 

@@ -1,4 +1,4 @@
-"""Benchmark: lagnb.engine.lagrangian() against BasisGen's operator count, in the same run.
+"""Benchmark: lagnb.physics.engine.lagrangian() against BasisGen's operator count, in the same run.
 
 For the one-generation Standard Model and for random 4- and 6-field contents (fixed seeds) it
 times
@@ -7,7 +7,7 @@ times
   new field content) and warm (the same call repeated);
 * BasisGen's count of the dimension ≤ 4 invariants of the same content (every field and its
   conjugate, ``EFT.invariants(4)``), cold (all BasisGen caches cleared) and warm;
-* lagnb.counting.operator_counts (the character method, cold), for reference;
+* lagnb.physics.counting.operator_counts (the character method, cold), for reference;
 
 and prints the ratio BasisGen time / lagnb time.  It also checks that the three agree on the
 number of derivative-free invariants per monomial (column ``agree``).
@@ -41,10 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 from peer_basisgen import basisgen_counts, clear_basisgen_caches  # noqa: E402
 
-import lagnb.contractions as contractions  # noqa: E402
-import lagnb.counting as counting  # noqa: E402
-from lagnb.engine import lagrangian  # noqa: E402
-from lagnb.fields import Field  # noqa: E402
+import lagnb.physics.contractions as contractions  # noqa: E402
+import lagnb.physics.counting as counting  # noqa: E402
+from lagnb.physics.engine import lagrangian  # noqa: E402
+from lagnb.physics.fields import Field  # noqa: E402
 
 S, L, R = Field.scalar, Field.left, Field.right
 

@@ -1,6 +1,6 @@
 """Benchmark: dataset sampling throughput (Lagrangians per second), one process against all cores.
 
-For each configuration it builds a dataset with ``lagnb.dataset.build_dataset`` in a fresh
+For each configuration it builds a dataset with ``lagnb.data.dataset.build_dataset`` in a fresh
 temporary folder, once with ``workers=1`` and once with all cores, and reports
 
 * Lagrangians per second (accepted, in distribution + ood) and candidates per second (drawn);
@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lagnb.dataset import build_dataset, load_table, read_meta  # noqa: E402
+from lagnb.data.dataset import build_dataset, load_table, read_meta  # noqa: E402
 
 CONFIGS: dict[str, dict[str, Any]] = {
     # the paper preset's distribution: every representation, up to six fields

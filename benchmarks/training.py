@@ -22,8 +22,8 @@ import time
 
 import torch
 
-from lagnb.model import PRESETS, build_model, count_parameters
-from lagnb.tokenizer import build_tokenizer
+from lagnb.ml.model import PRESETS, build_model, count_parameters
+from lagnb.ml.tokenizer import build_tokenizer
 
 
 def train_flops_per_step(model, batch: int, src: int, tgt: int) -> float:

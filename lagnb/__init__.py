@@ -1,15 +1,15 @@
 """lagnb: Lagrangians from fields and symmetries — an exact engine and a BART model.
 
-The engine and checker are importable without torch; the model layer (``lagnb.model``,
-``lagnb.train``, ``lagnb.generate``, …) imports torch and transformers on first use.
+The engine and checker are importable without torch; the model layer (``lagnb.ml.model``,
+``lagnb.ml.train``, ``lagnb.ml.generate``, …) imports torch and transformers on first use.
 """
 
-from .check import TermCheck, check_lagrangian, check_term
-from .engine import lagrangian
-from .errors import FieldError, LagnbError, TokenError
-from .fields import Field, fields_tokens, parse_fields
-from .terms import Lagrangian, Term
-from .tokens import VOCABULARY, parse_term, split_terms
+from lagnb.errors import FieldError, LagnbError, TokenError
+from lagnb.physics.check import TermCheck, check_lagrangian, check_term
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field, fields_tokens, parse_fields
+from lagnb.physics.terms import Lagrangian, Term
+from lagnb.physics.tokens import VOCABULARY, parse_term, split_terms
 
 __all__ = [
     "VOCABULARY",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .errors import LagnbError
+from lagnb.errors import LagnbError
 
 
 def _add_lagrangian(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,7 @@ def _add_lagrangian(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_lagrangian(args: argparse.Namespace) -> int:
-    from .engine import lagrangian
+    from lagnb.physics.engine import lagrangian
 
     lag = lagrangian(args.fields)
     if args.format == "json":
@@ -52,7 +52,7 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         # the training options come from TrainConfig, whose module imports torch (seconds):
         # built only when the command is 'train'
         return
-    from .train import TrainConfig
+    from lagnb.ml.train import TrainConfig
 
     skip = {"data", "out", "model_overrides", "keep_checkpoint"}
     for f in dc_fields(TrainConfig):
@@ -79,7 +79,7 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     from dataclasses import fields as dc_fields
 
-    from .train import TrainConfig, train
+    from lagnb.ml.train import TrainConfig, train
 
     kw = {f.name: getattr(args, f.name) for f in dc_fields(TrainConfig) if hasattr(args, f.name)}
     state = train(TrainConfig(**kw), stop_after=args.stop_after, fresh=args.fresh)
@@ -117,8 +117,8 @@ def _add_complete(sub: argparse._SubParsersAction) -> None:
 def _run_complete(args: argparse.Namespace) -> int:
     import json
 
-    from .autocomplete import complete, torch_threads
-    from .model import load_bundle, shipped_model_path
+    from lagnb.apps.autocomplete import complete, torch_threads
+    from lagnb.ml.model import load_bundle, shipped_model_path
 
     bundle = load_bundle(args.model or shipped_model_path())
     with torch_threads(args.threads):
@@ -150,8 +150,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 def _run_generate(args: argparse.Namespace) -> int:
     import json
 
-    from .generate import generate, prediction_json
-    from .model import load_bundle, shipped_model_path
+    from lagnb.ml.generate import generate, prediction_json
+    from lagnb.ml.model import load_bundle, shipped_model_path
 
     bundle = load_bundle(args.model or shipped_model_path())
     text = generate(
@@ -189,8 +189,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 def _run_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from .evaluate import evaluate
-    from .model import load_bundle, shipped_model_path
+    from lagnb.ml.evaluate import evaluate
+    from lagnb.ml.model import load_bundle, shipped_model_path
 
     bundle = load_bundle(args.model or shipped_model_path())
     res = evaluate(
@@ -297,7 +297,7 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-    from .dataset import build_dataset, read_meta, sample_summary
+    from lagnb.data.dataset import build_dataset, read_meta, sample_summary
 
     params = {
         "n": args.n,
@@ -359,7 +359,7 @@ def _add_import_csv(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_import_csv(args: argparse.Namespace) -> int:
-    from .dataset import import_bart_l_csv, read_meta, sample_summary
+    from lagnb.data.dataset import import_bart_l_csv, read_meta, sample_summary
 
     out = import_bart_l_csv(
         args.csv,
@@ -392,8 +392,8 @@ def _add_stats(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_stats(args: argparse.Namespace) -> int:
-    from .dataset import read_meta, sample_summary
-    from .stats import length_summary, load_frame, plot_overview
+    from lagnb.data.dataset import read_meta, sample_summary
+    from lagnb.data.stats import length_summary, load_frame, plot_overview
 
     meta = read_meta(args.data)
     print(sample_summary(meta))
@@ -434,7 +434,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_run(args: argparse.Namespace) -> int:
-    from .pipeline import parameter_pairs, run_notebook
+    from lagnb.pipeline import parameter_pairs, run_notebook
 
     out = run_notebook(
         args.notebook,
@@ -472,7 +472,7 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_pipeline(args: argparse.Namespace) -> int:
-    from .pipeline import parameter_pairs, run_pipeline
+    from lagnb.pipeline import parameter_pairs, run_pipeline
 
     done = run_pipeline(
         args.preset,

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import LagnbError
+from lagnb.errors import LagnbError
 
 NOTEBOOKS: list[str] = [
     "00_tour.ipynb",
@@ -137,7 +137,7 @@ six fields)."""
 
 def dataset_params(preset: str = "tiny") -> dict[str, Any]:
     """The sampling parameters of a preset's dataset (notebook 01's parameters without the
-    folder and display options), for ``lagnb.dataset.ensure_dataset(dir, **params)`` in
+    folder and display options), for ``lagnb.data.dataset.ensure_dataset(dir, **params)`` in
     notebooks that must build the data themselves when run alone."""
     if preset not in PRESETS:
         raise LagnbError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")

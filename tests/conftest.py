@@ -2,7 +2,7 @@
 
 import pytest
 
-from lagnb.fields import Field
+from lagnb.physics.fields import Field
 
 
 def sm_fields() -> tuple[Field, ...]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lagnb.engine import lagrangian
-from lagnb.fields import Field
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field
 
 FIELD_LISTS: list[list[Field]] = [
     [Field.scalar()],

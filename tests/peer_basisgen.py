@@ -3,7 +3,7 @@
 BasisGen (``pip install basisgen``, Criado 2019) counts the independent invariants of an EFT by
 characters and Weyl-group methods on its own Lie-algebra code.  A field and its conjugate are
 separate BasisGen fields, so a complex operator counts once for O and once for O†, a hermitian
-one once — the convention of :func:`lagnb.counting.operator_counts`.  BasisGen also counts
+one once — the convention of :func:`lagnb.physics.counting.operator_counts`.  BasisGen also counts
 tadpoles (one-object operators) and derivative operators; both are dropped here.
 
 Mapping of lagnb fields: SU(3) rep → Dynkin labels (1: 0 0, 3: 1 0, 3̄: 0 1, 6: 2 0, 6̄: 0 2,
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import basisgen
 
-from lagnb.fields import Field
+from lagnb.physics.fields import Field
 
 DYNKIN_SU3 = {1: (0, 0), 3: (1, 0), -3: (0, 1), 6: (2, 0), -6: (0, 2), 8: (1, 1)}
 
@@ -59,7 +59,7 @@ def basisgen_eft(fields: Sequence[Field]) -> tuple[basisgen.EFT, dict[str, tuple
 def basisgen_counts(fields: Sequence[Field], max_dimension: int = 4) -> dict[Monomial, int]:
     """Derivative-free invariants per monomial of ≥ 2 objects with dimension ≤ ``max_dimension``.
 
-    Monomial keys are sorted tuples of (field index, conjugate?), as in lagnb.counting.
+    Monomial keys are sorted tuples of (field index, conjugate?), as in lagnb.physics.counting.
     """
     eft, names = basisgen_eft(fields)
     invariants = eft.invariants(max_dimension).invariants

@@ -8,12 +8,12 @@ import pytest
 
 matplotlib.use("Agg")
 
-from lagnb import attention as att
-from lagnb.engine import lagrangian
 from lagnb.errors import LagnbError
-from lagnb.fields import Field
-from lagnb.model import Bundle, build_model
-from lagnb.tokenizer import build_tokenizer
+from lagnb.ml import attention as att
+from lagnb.ml.model import Bundle, build_model
+from lagnb.ml.tokenizer import build_tokenizer
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field
 
 LEPTONS = (
     Field.left(1, 2, -1, name="L"),

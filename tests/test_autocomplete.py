@@ -6,7 +6,7 @@ import json
 import pytest
 from conftest import sm_fields
 
-from lagnb.autocomplete import (
+from lagnb.apps.autocomplete import (
     Completion,
     complete,
     engine_terms,
@@ -18,14 +18,14 @@ from lagnb.autocomplete import (
     term_latex,
     torch_threads,
 )
-from lagnb.check import check_term
 from lagnb.cli import main
-from lagnb.engine import lagrangian
 from lagnb.errors import LagnbError, TokenError
-from lagnb.grammar import Grammar
-from lagnb.model import build_model, load_bundle, save_bundle
-from lagnb.tokenizer import build_tokenizer
-from lagnb.tokens import parse_term
+from lagnb.ml.model import build_model, load_bundle, save_bundle
+from lagnb.ml.tokenizer import build_tokenizer
+from lagnb.physics.check import check_term
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.grammar import Grammar
+from lagnb.physics.tokens import parse_term
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 
@@ -267,13 +267,13 @@ def test_torch_threads_restores_the_setting():
 
 
 def test_load_model_or_shipped(model_dir, tmp_path, capsys, monkeypatch):
-    import lagnb.model
+    import lagnb.ml.model
 
     b = load_model_or_shipped(str(model_dir))
     assert b.model.config.d_model == 64
     assert capsys.readouterr().out == ""
     # a missing folder falls back to the shipped model (pointed here at the tiny one)
-    monkeypatch.setattr(lagnb.model, "shipped_model_path", lambda: model_dir)
+    monkeypatch.setattr(lagnb.ml.model, "shipped_model_path", lambda: model_dir)
     b = load_model_or_shipped(str(tmp_path / "not-trained-yet"))
     assert "using the model shipped with lagnb" in capsys.readouterr().out
     assert b.path == model_dir

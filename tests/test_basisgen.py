@@ -12,9 +12,9 @@ from fractions import Fraction
 import pytest
 from peer_basisgen import basisgen_counts
 
-from lagnb.counting import compare_counts, engine_counts, operator_counts
-from lagnb.engine import lagrangian
-from lagnb.fields import Field
+from lagnb.physics.counting import compare_counts, engine_counts, operator_counts
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field
 
 S, L, R = Field.scalar, Field.left, Field.right
 

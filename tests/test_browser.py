@@ -50,7 +50,7 @@ if (_reason := _missing()) is not None:
 APP_CELL = """\
 import torch
 torch.set_num_threads(1)
-from lagnb.widgets import AutocompleteApp
+from lagnb.apps.widgets import AutocompleteApp
 app = AutocompleteApp({model!r}, max_terms=2)
 app"""
 
@@ -66,8 +66,8 @@ def served_app(tmp_path_factory):
     """Voilà serving a one-cell notebook that shows the app (a tiny untrained model)."""
     import nbformat
 
-    from lagnb.model import build_model, save_bundle
-    from lagnb.tokenizer import build_tokenizer
+    from lagnb.ml.model import build_model, save_bundle
+    from lagnb.ml.tokenizer import build_tokenizer
 
     root = tmp_path_factory.mktemp("voila")
     tok = build_tokenizer()

@@ -1,9 +1,9 @@
 import pytest
 
-from lagnb.check import check_lagrangian, check_term
-from lagnb.engine import lagrangian
-from lagnb.fields import Field
-from lagnb.tokens import parse_term, split_terms
+from lagnb.physics.check import check_lagrangian, check_term
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field
+from lagnb.physics.tokens import parse_term, split_terms
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 # the released BART-L model's output for the Higgs (shared/bart-l-format.md), random labels

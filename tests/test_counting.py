@@ -1,4 +1,4 @@
-"""The character counting of lagnb.counting, and the engine checked against it.
+"""The character counting of lagnb.physics.counting, and the engine checked against it.
 
 The first tests pin the character method to textbook group theory; the property test then
 compares it with the engine's explicit contractions on random field contents.
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lagnb.counting import (
+from lagnb.physics.counting import (
     char_mul,
     compare_counts,
     count_monomial,
@@ -27,9 +27,9 @@ from lagnb.counting import (
     su2_irrep_weights,
     su3_irrep_weights,
 )
-from lagnb.engine import lagrangian
-from lagnb.fields import Field
-from lagnb.groups import SU2_REPS, SU3_REPS, su2_weights, su3_weights
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field
+from lagnb.physics.groups import SU2_REPS, SU3_REPS, su2_weights, su3_weights
 
 S, L, R = Field.scalar, Field.left, Field.right
 

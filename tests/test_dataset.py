@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lagnb import cli
-from lagnb.dataset import (
+from lagnb.data.dataset import (
     SCHEMA,
     SPLITS,
     SampleParams,
@@ -25,11 +25,11 @@ from lagnb.dataset import (
     recognise_columns,
     split_of,
 )
-from lagnb.engine import lagrangian
+from lagnb.data.features import FEATURE_COLUMNS, features
+from lagnb.data.sampling import content_key
 from lagnb.errors import LagnbError
-from lagnb.features import FEATURE_COLUMNS, features
-from lagnb.fields import Field, fields_tokens, parse_fields
-from lagnb.sampling import content_key
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field, fields_tokens, parse_fields
 
 SMALL = dict(n=40, seed=3, max_fields=2, reps="bart-l", max_target_len=400, shard_size=16)
 

@@ -4,11 +4,11 @@ from collections import Counter
 
 import numpy as np
 
-from lagnb.check import sorted_form
-from lagnb.contractions import Evaluator, _rank_basis
-from lagnb.engine import conjugate_monomial, lagrangian, monomial_slots
-from lagnb.fields import Field, parse_fields
-from lagnb.tokens import split_terms
+from lagnb.physics.check import sorted_form
+from lagnb.physics.contractions import Evaluator, _rank_basis
+from lagnb.physics.engine import conjugate_monomial, lagrangian, monomial_slots
+from lagnb.physics.fields import Field, parse_fields
+from lagnb.physics.tokens import split_terms
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 

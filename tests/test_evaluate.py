@@ -5,12 +5,12 @@ import math
 import pytest
 from model_helpers import TINY, write_dataset
 
-import lagnb.evaluate as ev
-from lagnb.benchmarks import BENCHMARKS
-from lagnb.engine import lagrangian
+import lagnb.ml.evaluate as ev
 from lagnb.errors import LagnbError
-from lagnb.model import build_model, load_bundle, save_bundle
-from lagnb.tokenizer import build_tokenizer
+from lagnb.ml.model import build_model, load_bundle, save_bundle
+from lagnb.ml.tokenizer import build_tokenizer
+from lagnb.physics.catalogue import BENCHMARKS
+from lagnb.physics.engine import lagrangian
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +125,13 @@ def test_benchmarks_are_the_named_models():
 def test_missing_splits(tmp_path):
     with pytest.raises(LagnbError, match="no examples"):
         ev.load_examples(tmp_path, ["test"])
+
+
+def test_input_sensitivity(bundle, data):
+    examples = ev.load_examples(data, ["test"])
+    out = ev.input_sensitivity(bundle, examples)
+    assert set(out) == {"loss", "shuffled_inputs_loss", "gap"}
+    assert out["gap"] == pytest.approx(out["shuffled_inputs_loss"] - out["loss"])
+    # a single example has no other field list: the gap vanishes
+    one = ev.input_sensitivity(bundle, examples[:1])
+    assert one["gap"] == 0

@@ -3,7 +3,7 @@ from fractions import Fraction
 import pytest
 
 from lagnb.errors import FieldError, TokenError
-from lagnb.fields import Field, fields_tokens, number_tokens, parse_fields, split_tokens
+from lagnb.physics.fields import Field, fields_tokens, number_tokens, parse_fields, split_tokens
 
 
 def test_parse_model_card_example():

@@ -7,17 +7,12 @@ import pytest
 import torch
 from conftest import sm_fields
 
-from lagnb.engine import lagrangian
-from lagnb.fields import Field
-from lagnb.grammar import (
-    EOS,
-    Grammar,
-    GrammarLogitsProcessor,
-    GrammarViolation,
-    TermLimit,
-)
-from lagnb.tokenizer import build_tokenizer
-from lagnb.tokens import VOCABULARY, parse_term, split_terms
+from lagnb.ml.decoding import GrammarLogitsProcessor, TermLimit
+from lagnb.ml.tokenizer import build_tokenizer
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field
+from lagnb.physics.grammar import EOS, Grammar, GrammarViolation
+from lagnb.physics.tokens import VOCABULARY, parse_term, split_terms
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from lagnb.engine import lagrangian
 from lagnb.errors import TokenError
-from lagnb.fields import Field
-from lagnb.metrics import canonical_key, paper_key, parse_structure, score_lagrangian
+from lagnb.ml.metrics import canonical_key, paper_key, parse_structure, score_lagrangian
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field
 
 H = "FIELD SPIN 0 SU2 2 U1 1"
 HD = "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"

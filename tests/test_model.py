@@ -7,8 +7,8 @@ import torch
 from model_helpers import TINY
 
 from lagnb.errors import LagnbError, TokenError
-from lagnb.generate import generate, generate_batch, prediction_json
-from lagnb.model import (
+from lagnb.ml.generate import generate, generate_batch, prediction_json
+from lagnb.ml.model import (
     PRESETS,
     bart_config,
     build_model,
@@ -17,7 +17,7 @@ from lagnb.model import (
     save_bundle,
     shipped_model_path,
 )
-from lagnb.tokenizer import build_tokenizer
+from lagnb.ml.tokenizer import build_tokenizer
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 
@@ -100,7 +100,7 @@ def test_generate_forms(bundle_dir):
     assert isinstance(out, str) and len(out.split()) <= 12
     assert "[EOS]" not in out and "[SOS]" not in out
     # same input as Field objects, compact numbers, and in a batch
-    from lagnb.fields import parse_fields
+    from lagnb.physics.fields import parse_fields
 
     assert generate(b, parse_fields(HIGGS), max_new_tokens=12) == out
     assert generate_batch(b, [HIGGS, "FIELD SPIN 1/2 HEL -1/2"], max_new_tokens=12)[0] == out
@@ -114,7 +114,7 @@ def test_generate_with_prefix_and_constraint(bundle_dir):
     out = generate(b, HIGGS, prefix=prefix, max_new_tokens=10)
     assert out.startswith(prefix)
     cons = generate(b, HIGGS, max_new_tokens=30, constrained=True)
-    from lagnb.grammar import Grammar
+    from lagnb.physics.grammar import Grammar
 
     g = Grammar(HIGGS)
     assert g.first_violation(cons.split()) is None  # an untrained model, yet grammatical
@@ -127,8 +127,8 @@ def test_generate_with_prefix_and_constraint(bundle_dir):
 def test_public_bart_l_layout(tmp_path, bundle_dir):
     """A folder like the released checkpoint: pytorch_model.bin, special_tokens_map.json,
     a vocabulary in another order — loads offline and generates the same tokens."""
-    from lagnb.tokenizer import build_tokenizer as bt
-    from lagnb.tokens import VOCABULARY
+    from lagnb.ml.tokenizer import build_tokenizer as bt
+    from lagnb.physics.tokens import VOCABULARY
 
     ours = load_bundle(bundle_dir)
     order = ["[SOS]", "[EOS]", "[PAD]", "[UNK]", *[t for t in VOCABULARY[4:]][::-1]]
@@ -162,7 +162,7 @@ def test_public_bart_l_layout(tmp_path, bundle_dir):
 
 
 def test_prediction_json_schema():
-    from lagnb.engine import lagrangian
+    from lagnb.physics.engine import lagrangian
 
     lag = lagrangian(HIGGS)
     terms = lag.term_tokens()
@@ -189,7 +189,7 @@ def test_prediction_json_schema():
 
 def test_shipped_model_path_is_in_the_package():
     p = shipped_model_path()
-    assert p.name == "tiny-model" and p.parent.name == "shipped"
+    assert p.name == "small-model" and p.parent.name == "shipped"
 
 
 def test_cli_generate(bundle_dir, capsys):

@@ -8,11 +8,8 @@ from conftest import sm_fields
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lagnb.engine import lagrangian
-from lagnb.errors import LagnbError
-from lagnb.features import FEATURE_COLUMNS, FEATURES, features, has_feature
-from lagnb.fields import Field, fields_tokens, parse_fields
-from lagnb.sampling import (
+from lagnb.data.features import FEATURE_COLUMNS, FEATURES, features, has_feature
+from lagnb.data.sampling import (
     DEFAULT_HYPERCHARGES,
     CandidateContext,
     FieldDistribution,
@@ -27,6 +24,9 @@ from lagnb.sampling import (
     seed_fields,
     target_len_lower_bound,
 )
+from lagnb.errors import LagnbError
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field, fields_tokens, parse_fields
 
 H = Field.scalar(1, 2, 1, name="H")
 N_R = Field.right(1, 1, 0, name="N")

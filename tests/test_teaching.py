@@ -1,12 +1,12 @@
-"""Exercise checkers of the guided tour (lagnb.teaching)."""
+"""Exercise checkers of the guided tour (lagnb.apps.teaching)."""
 
 import numpy as np
 import pytest
 
-from lagnb import teaching as T
-from lagnb.engine import lagrangian
+from lagnb.apps import teaching as T
 from lagnb.errors import LagnbError
-from lagnb.fields import Field, fields_tokens
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field, fields_tokens
 
 L = Field.left(1, 2, -1, name="L")
 E = Field.right(1, 1, -2, name="e")
@@ -153,9 +153,9 @@ def test_environment_problems_in_the_dev_environment():
 
 
 def test_environment_problems_reports_a_missing_shipped_model(monkeypatch, tmp_path):
-    import lagnb.model
+    import lagnb.ml.model
 
-    monkeypatch.setattr(lagnb.model, "shipped_model_path", lambda: tmp_path / "nothing")
+    monkeypatch.setattr(lagnb.ml.model, "shipped_model_path", lambda: tmp_path / "nothing")
     problems = T.environment_problems()
     assert len(problems) == 1 and "shipped model is missing" in problems[0]
     with pytest.raises(LagnbError, match="shipped model is missing"):
@@ -202,8 +202,8 @@ def test_compare_with_engine_on_the_engines_own_and_on_broken_output():
 def test_load_model_from_a_folder_relative_to_the_working_directory(tmp_path, monkeypatch):
     from transformers.utils import logging as hf_logging
 
-    from lagnb.model import build_model, save_bundle
-    from lagnb.tokenizer import build_tokenizer
+    from lagnb.ml.model import build_model, save_bundle
+    from lagnb.ml.tokenizer import build_tokenizer
 
     tok = build_tokenizer()
     save_bundle(tmp_path / "m", build_model("tiny", tok, seed=0, d_model=32), tok)
@@ -217,7 +217,7 @@ def test_load_model_from_a_folder_relative_to_the_working_directory(tmp_path, mo
 
 
 def test_explain_orders_reasons_whole_term_first():
-    from lagnb.check import TermCheck
+    from lagnb.physics.check import TermCheck
 
     check = TermCheck(None, reasons=("ID2 (H†) has 1", "U(1) hypercharges add up to -2", "ID0 x"))
     assert T.explain(check) == "Invalid: U(1) hypercharges add up to -2; ID0 x; ID2 (H†) has 1."

@@ -29,9 +29,9 @@ from typing import NamedTuple
 
 import pytest
 
-from lagnb.engine import lagrangian
-from lagnb.fields import Field
-from lagnb.terms import Commutator, FieldFactor, Lagrangian, Term
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field
+from lagnb.physics.terms import Commutator, FieldFactor, Lagrangian, Term
 
 DAG = "†"
 

@@ -2,16 +2,16 @@
 
 import pytest
 
-from lagnb.engine import lagrangian
 from lagnb.errors import TokenError
-from lagnb.tokenizer import (
+from lagnb.ml.tokenizer import (
     build_tokenizer,
     decode,
     encode_input,
     encode_target,
     load_tokenizer,
 )
-from lagnb.tokens import VOCABULARY
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.tokens import VOCABULARY
 
 
 @pytest.fixture(scope="module")

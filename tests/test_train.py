@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from lagnb.cli import main
 from lagnb.errors import LagnbError
-from lagnb.train import TrainConfig, epoch_batches, lr_lambda, train
+from lagnb.ml.train import TrainConfig, epoch_batches, lr_lambda, train
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,8 @@ def test_outputs_loss_goes_down_and_log(data, tmp_path):
     assert log["step"] == 30 and log["parameters"] > 0
     valid = [h["valid_loss"] for h in log["history"] if "valid_loss" in h]
     assert len(valid) == 3 and valid[-1] < valid[0]
+    wrong = [h["valid_loss_wrong_fields"] for h in log["history"] if "valid_loss" in h]
+    assert len(wrong) == 3 and all(w > 0 for w in wrong)
     assert (out / "loss.png").stat().st_size > 1000
     for f in ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json"):
         assert (out / f).is_file()
@@ -104,8 +106,8 @@ def test_batches_and_schedule():
 
 
 def test_cli_train_then_evaluate(tmp_path, capsys):
-    """On a dataset sampled by the project's own sampler (lagnb.dataset)."""
-    from lagnb.dataset import ensure_dataset
+    """On a dataset sampled by the project's own sampler (lagnb.data.dataset)."""
+    from lagnb.data.dataset import ensure_dataset
 
     data = ensure_dataset(
         tmp_path / "data",
@@ -157,7 +159,7 @@ def test_cli_train_then_evaluate(tmp_path, capsys):
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert {r["split"] for r in res["by_split"]} <= {"test", "ood"}
-    from lagnb.dataset import load_split
+    from lagnb.data.dataset import load_split
 
     expected = sum(min(2, len(load_split(data, s))) for s in ("test", "ood"))
     assert res["meta"]["examples"] == expected == sum(r["n"] for r in res["by_split"])

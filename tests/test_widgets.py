@@ -2,12 +2,12 @@
 
 import pytest
 
-from lagnb.autocomplete import engine_terms
-from lagnb.engine import lagrangian
-from lagnb.fields import Field
-from lagnb.model import build_model, save_bundle
-from lagnb.tokenizer import build_tokenizer
-from lagnb.widgets import FIELD_PRESETS, AutocompleteApp
+from lagnb.apps.autocomplete import engine_terms
+from lagnb.apps.widgets import FIELD_PRESETS, AutocompleteApp
+from lagnb.ml.model import build_model, save_bundle
+from lagnb.ml.tokenizer import build_tokenizer
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import Field
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ Columns: ``input`` (BART-L input string with ``[SOS] … [EOS]``, fields in the 
 ``target`` (the exact Lagrangian's token string, h.c. terms written out, no specials),
 ``n_fields``, ``n_scalars``, ``n_terms`` (terms of ``target``), ``input_len``/``target_len``
 (token counts, ``input_len`` with the specials), ``content_key`` (canonical content,
-:func:`lagnb.sampling.content_key`), boolean ``has_<feature>`` columns
-(:data:`lagnb.features.FEATURE_COLUMNS`) and ``proposal`` (which sampler proposal made it).
+:func:`lagnb.data.sampling.content_key`), boolean ``has_<feature>`` columns
+(:data:`lagnb.data.features.FEATURE_COLUMNS`) and ``proposal`` (which sampler proposal made it).
 
 Splits are disjoint by canonical content: a content goes to train/valid/test by a hash of its
 key (so it lands in the same split in every dataset); the ``ood`` split holds contents with more
@@ -44,9 +44,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from .errors import LagnbError
-from .features import FEATURE_COLUMNS, FEATURES
-from .sampling import (
+from lagnb.data.features import FEATURE_COLUMNS, FEATURES
+from lagnb.data.sampling import (
     DEFAULT_TARGETS,
     STRATEGIES,
     CandidateContext,
@@ -59,6 +58,7 @@ from .sampling import (
     run_draw,
     run_example,
 )
+from lagnb.errors import LagnbError
 
 if TYPE_CHECKING:
     import datasets
@@ -97,9 +97,9 @@ class SampleParams:
     Attributes:
         n: number of in-distribution Lagrangians (train + valid + test).
         seed: random seed; the dataset is a deterministic function of the parameters.
-        strategy: ``"uniform"`` or ``"enriched"`` (see :mod:`lagnb.sampling`).
+        strategy: ``"uniform"`` or ``"enriched"`` (see :mod:`lagnb.data.sampling`).
         targets: minimum feature fractions for ``enriched`` (default
-            :data:`lagnb.sampling.DEFAULT_TARGETS`); ignored by ``uniform``.
+            :data:`lagnb.data.sampling.DEFAULT_TARGETS`); ignored by ``uniform``.
         min_fields, max_fields: number of fields of in-distribution contents.
         n_fields_weights, spin_weights, reps, su3_weights, su2_weights, hypercharges,
             p_scalars_only: the field distribution (:meth:`FieldDistribution.make`).
@@ -825,8 +825,8 @@ _SPLIT_VALUES = {
 
 
 def _import_features(fields_str: str) -> tuple[str, ...]:
-    from .engine import lagrangian
-    from .features import features
+    from lagnb.data.features import features
+    from lagnb.physics.engine import lagrangian
 
     return features(lagrangian(fields_str)).present()
 
@@ -904,8 +904,8 @@ def _import_locked(
 ) -> Path:
     import pandas as pd
 
-    from .fields import fields_tokens, parse_fields, split_tokens
-    from .tokens import SPECIAL_TOKENS, split_terms
+    from lagnb.physics.fields import fields_tokens, parse_fields, split_tokens
+    from lagnb.physics.tokens import SPECIAL_TOKENS, split_terms
 
     if (out / "meta.json").is_file():
         if read_meta(out).get("params") == spec:

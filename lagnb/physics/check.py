@@ -1,7 +1,7 @@
 """The term checker: is a given term gauge- and Lorentz-invariant, renormalizable, non-zero, and
 which term of the engine's basis is it?
 
-It works on tokens (e.g. a model's output) or on :class:`~lagnb.terms.Term` objects, and
+It works on tokens (e.g. a model's output) or on :class:`~lagnb.physics.terms.Term` objects, and
 explains every failure in words a physicist reads: "U(1) charges add up to 2/3, not 0", "ε joins
 two identical doublets and vanishes", …
 """
@@ -15,13 +15,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from .contractions import Atom, Evaluator, _rank_basis
-from .engine import as_fields, is_left_spinor, lagrangian, monomial_slots, object_rep
-from .errors import LagnbError
-from .fields import Field
-from .groups import su2_slots, su3_slots
-from .terms import Commutator, Derivative, FieldFactor, SigmaBar, Term
-from .tokens import parse_term
+from lagnb.errors import LagnbError
+from lagnb.physics.contractions import Atom, Evaluator, _rank_basis
+from lagnb.physics.engine import as_fields, is_left_spinor, lagrangian, monomial_slots, object_rep
+from lagnb.physics.fields import Field
+from lagnb.physics.groups import su2_slots, su3_slots
+from lagnb.physics.terms import Commutator, Derivative, FieldFactor, SigmaBar, Term
+from lagnb.physics.tokens import parse_term
 
 
 @dataclass(frozen=True)
@@ -335,7 +335,7 @@ def check_term(fields: str | Iterable[Field], term: Term | str) -> TermCheck:
 
 def check_lagrangian(fields: str | Iterable[Field], text: str) -> list[TermCheck]:
     """Check every term of a Lagrangian token string (e.g. a model's output)."""
-    from .tokens import split_terms
+    from lagnb.physics.tokens import split_terms
 
     fs = as_fields(fields)
     return [check_term(fs, t) for t in split_terms(text)]

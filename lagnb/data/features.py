@@ -3,7 +3,7 @@
 The BART-L paper found that field contents drawn uniformly rarely produce some structures
 (scalar trilinears in ~2 % of Lagrangians, total singlets in ~1 %), so a model trained on them
 sees too few examples; its "important-feature-based" sampler raised these fractions.  The
-features here are read off the exact Lagrangian of :func:`lagnb.engine.lagrangian`:
+features here are read off the exact Lagrangian of :func:`lagnb.physics.engine.lagrangian`:
 
 * ``trilinear``: some scalar trilinear φ_a φ_b φ_c (with conjugates) is gauge invariant;
 * ``singlet``: some field is a total gauge singlet (1, 1, 0);
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from .terms import Lagrangian
+from lagnb.physics.terms import Lagrangian
 
 FEATURES: tuple[str, ...] = (
     "trilinear",
@@ -90,7 +90,7 @@ def features(lag: Lagrangian) -> Features:
 def has_feature(lag: Lagrangian, name: str) -> bool:
     """Whether ``lag`` has the feature ``name`` (one of :data:`FEATURES`)."""
     if name not in FEATURES:
-        from .errors import LagnbError
+        from lagnb.errors import LagnbError
 
         raise LagnbError(f"unknown feature {name!r}; expected one of {', '.join(FEATURES)}")
     return bool(getattr(features(lag), name))

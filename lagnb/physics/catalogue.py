@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fields import Field
+from lagnb.physics.fields import Field
 
 
 def _sm() -> list[Field]:

@@ -1,4 +1,4 @@
-"""Independent operator counting by Weyl characters (a check on :mod:`lagnb.engine`).
+"""Independent operator counting by Weyl characters (a check on :mod:`lagnb.physics.engine`).
 
 The engine builds explicit index contractions and decides their independence numerically.
 This module counts the same operators a different way, with no contractions at all:
@@ -34,7 +34,7 @@ from fractions import Fraction
 from functools import lru_cache
 from itertools import combinations_with_replacement
 
-from .fields import Field
+from lagnb.physics.fields import Field
 
 Weight = tuple[int, int, int, int, int]
 """(SU(3) Dynkin a, SU(3) Dynkin b, SU(2) 2T3, Lorentz 2J3_l, Lorentz 2J3_r)."""
@@ -58,7 +58,7 @@ def su3_irrep_weights(rep: int) -> list[tuple[int, int]]:
     """Weights (Dynkin basis, with multiplicity) of the SU(3) irreps 1, 3, 3̄, 6, 6̄, 8.
 
     Built from the fundamental: 6 = Sym²(3), 8 = 3 ⊗ 3̄ minus one zero weight (the trace),
-    bars by negation.  Independent of :func:`lagnb.groups.su3_weights` (tested against it).
+    bars by negation.  Independent of :func:`lagnb.physics.groups.su3_weights` (tested against it).
     """
     base = abs(rep)
     if base == 1:

@@ -1,13 +1,14 @@
 """The word-level tokenizer of the BART-L grammar: one id per grammar token, no subword merges.
 
-The vocabulary is :data:`lagnb.tokens.VOCABULARY` (specials ``[PAD] [SOS] [EOS] [UNK]`` first,
-ids 0–3), split on whitespace.  It is a ``transformers`` :class:`PreTrainedTokenizerFast`, so it
-saves and reloads with ``save_pretrained``/``from_pretrained`` from a local folder, offline.
+The vocabulary is :data:`lagnb.physics.tokens.VOCABULARY` (specials ``[PAD] [SOS] [EOS]
+[UNK]`` first, ids 0–3), split on whitespace.  It is a ``transformers``
+:class:`PreTrainedTokenizerFast`, so it saves and reloads with
+``save_pretrained``/``from_pretrained`` from a local folder, offline.
 
 Model inputs are field lists ``[SOS] FIELD … [EOS]``; labels are the Lagrangian tokens followed
-by ``[EOS]`` (the decoder starts from ``[SOS]``, see :mod:`lagnb.model`).  Compact numbers such as
-``1/2`` are split first (:func:`lagnb.fields.split_tokens`); a token outside the vocabulary is an
-error that names the token and its position, never a silent ``[UNK]``.
+by ``[EOS]`` (the decoder starts from ``[SOS]``, see :mod:`lagnb.ml.model`).  Compact numbers
+such as ``1/2`` are split first (:func:`lagnb.physics.fields.split_tokens`); a token outside the
+vocabulary is an error that names the token and its position, never a silent ``[UNK]``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
-from .errors import TokenError
-from .fields import split_tokens
-from .tokens import SPECIAL_TOKENS, VOCABULARY
+from lagnb.errors import TokenError
+from lagnb.physics.fields import split_tokens
+from lagnb.physics.tokens import SPECIAL_TOKENS, VOCABULARY
 
 PAD, SOS, EOS, UNK = SPECIAL_TOKENS
 

@@ -11,7 +11,7 @@ Mass dimension ≤ 4 with complex scalars φ (dimension 1) and Weyl fermions ψ 
   Majorana masses when a = b).  The conjugate operators are the h.c.
 
 Each product of objects (a *monomial*) gets all its independent index contractions from
-:mod:`lagnb.contractions`, symmetrised over identical objects.  Tadpoles (a single singlet
+:mod:`lagnb.physics.contractions`, symmetrised over identical objects.  Tadpoles (a single singlet
 scalar) and kinetic mixing are left out: both are removed by field redefinitions.
 """
 
@@ -23,11 +23,11 @@ from fractions import Fraction
 from functools import lru_cache
 from itertools import combinations_with_replacement
 
-from .contractions import Atom, Slot, invariant_basis
-from .errors import FieldError
-from .fields import Field, parse_fields
-from .groups import su2_slots, su3_conjugate, su3_slots
-from .terms import Commutator, Derivative, FieldFactor, Lagrangian, SigmaBar, Term
+from lagnb.errors import FieldError
+from lagnb.physics.contractions import Atom, Slot, invariant_basis
+from lagnb.physics.fields import Field, parse_fields
+from lagnb.physics.groups import su2_slots, su3_conjugate, su3_slots
+from lagnb.physics.terms import Commutator, Derivative, FieldFactor, Lagrangian, SigmaBar, Term
 
 Obj = tuple[int, bool]
 Monomial = tuple[Obj, ...]

@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import permutations, product
 
-from .errors import LagnbError, TokenError
-from .fields import parse_field_tokens, split_tokens
-from .tokens import IDS, SPECIAL_TOKENS, split_terms
+from lagnb.errors import LagnbError, TokenError
+from lagnb.physics.fields import parse_field_tokens, split_tokens
+from lagnb.physics.tokens import IDS, SPECIAL_TOKENS, split_terms
 
 GROUPS = ("LORENTZ", "SU3", "SU2")
 GAUGE = ("SU3", "SU2", "U1")

@@ -3,8 +3,8 @@ prefix (a partial Lagrangian) and optionally constrained by the token grammar.
 
 The model reads the field list ``[SOS] FIELD … [EOS]`` and writes the Lagrangian's tokens after
 ``[SOS]`` until ``[EOS]``.  With ``constrained=True`` the field-aware grammar of
-:mod:`lagnb.grammar` masks every token that would not parse, so the output is always a
-well-formed Lagrangian (which says nothing about its physics: see :mod:`lagnb.check`).
+:mod:`lagnb.physics.grammar` masks every token that would not parse, so the output is always a
+well-formed Lagrangian (which says nothing about its physics: see :mod:`lagnb.physics.check`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 import torch
 from transformers import LogitsProcessorList
 
-from .errors import LagnbError
-from .fields import Field, fields_tokens, parse_fields
-from .model import Bundle
-from .tokenizer import decode, encode_input, encode_target
+from lagnb.errors import LagnbError
+from lagnb.ml.model import Bundle
+from lagnb.ml.tokenizer import decode, encode_input, encode_target
+from lagnb.physics.fields import Field, fields_tokens, parse_fields
 
 
 def input_string(fields_or_input: str | Iterable[Field]) -> str:
@@ -47,7 +47,7 @@ def generate(
     """The model's Lagrangian (token string, no specials) for a field list.
 
     Args:
-        bundle: a loaded model and tokenizer (:func:`lagnb.model.load_bundle`).
+        bundle: a loaded model and tokenizer (:func:`lagnb.ml.model.load_bundle`).
         fields_or_input_string: BART-L input (``"[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"``,
             compact numbers like ``1/2`` allowed) or a sequence of :class:`Field`.
         prefix: a partial Lagrangian (token string) forced as the start of the output; the
@@ -138,7 +138,8 @@ def generate_batch(
 
 def _grammar_processors(bundle: Bundle, text: str, dec: list[int], has_prefix: bool):
     """The grammar mask for one row; after a prefix the grammar state is advanced over it."""
-    from .grammar import Grammar, GrammarLogitsProcessor
+    from lagnb.ml.decoding import GrammarLogitsProcessor
+    from lagnb.physics.grammar import Grammar
 
     grammar = Grammar(parse_fields(text))
     state = grammar.initial()
@@ -163,10 +164,10 @@ def prediction_json(fields_or_input_string: str | Iterable[Field], text: str) ->
     ``status``, ``reasons``, ``engine_term``: index of the equal engine term or ``null``).
     Malformed terms keep their raw tokens with ``kind`` ``null``.
     """
-    from .check import check_term
-    from .engine import as_fields, lagrangian
-    from .terms import Lagrangian
-    from .tokens import split_terms
+    from lagnb.physics.check import check_term
+    from lagnb.physics.engine import as_fields, lagrangian
+    from lagnb.physics.terms import Lagrangian
+    from lagnb.physics.tokens import split_terms
 
     fields = as_fields(fields_or_input_string)
     engine = lagrangian(fields)

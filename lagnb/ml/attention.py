@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .engine import as_fields
-from .errors import LagnbError
-from .fields import Field, default_names, fields_tokens
-from .terms import Commutator, Derivative, FieldFactor, SigmaBar
-from .tokens import SPECIAL_TOKENS, parse_term
+from lagnb.errors import LagnbError
+from lagnb.physics.engine import as_fields
+from lagnb.physics.fields import Field, default_names, fields_tokens
+from lagnb.physics.terms import Commutator, Derivative, FieldFactor, SigmaBar
+from lagnb.physics.tokens import SPECIAL_TOKENS, parse_term
 
 
 class OptionalDependencyError(LagnbError):
@@ -111,8 +111,8 @@ def attention_maps(
     ``output`` (a Lagrangian token string) defaults to the model's own grammar-constrained
     greedy output.  The model is switched to eager attention for the pass and back afterwards.
     """
-    from .autocomplete import generate_terms
-    from .tokenizer import encode_input, encode_target
+    from lagnb.apps.autocomplete import generate_terms
+    from lagnb.ml.tokenizer import encode_input, encode_target
 
     fs = as_fields(fields)
     tok, model = bundle.tokenizer, bundle.model
@@ -561,7 +561,7 @@ def field_representations(
     paper's choice); ``encoder_mean`` — its mean over the field's tokens; ``embedding_mean`` —
     the mean learned input embedding of the field's tokens (no context).
     """
-    from .tokenizer import encode_input
+    from lagnb.ml.tokenizer import encode_input
 
     if how not in ("encoder_first", "encoder_mean", "embedding_mean"):
         raise LagnbError(

@@ -1,9 +1,9 @@
 """Evaluating a model: generate for held-out field lists and score against the engine.
 
 For every example the model's output is split into terms and scored with
-:func:`lagnb.metrics.score_lagrangian` against the engine's exact Lagrangian (term precision,
+:func:`lagnb.ml.metrics.score_lagrangian` against the engine's exact Lagrangian (term precision,
 recall, F1, exact match, and the BART-L paper's score S).  Each well-formed generated term is
-also given to the engine's term checker (:func:`lagnb.check.check_term`): *validity* is the
+also given to the engine's term checker (:func:`lagnb.physics.check.check_term`): *validity* is the
 fraction of generated terms that are gauge and Lorentz invariant, renormalizable and non-zero,
 whether or not they are in the target.  Results are aggregated by number of fields, by split
 (``test`` in distribution, ``ood`` out of distribution) and by fermion vs scalar-only sets.
@@ -19,16 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 from tqdm import tqdm
 
-from .benchmarks import BENCHMARKS
-from .engine import lagrangian
-from .errors import LagnbError
-from .fields import fields_tokens, parse_fields
-from .generate import generate_batch
-from .metrics import score_lagrangian
-from .model import Bundle
-from .tokens import split_terms
+from lagnb.errors import LagnbError
+from lagnb.ml.generate import generate_batch
+from lagnb.ml.metrics import score_lagrangian
+from lagnb.ml.model import Bundle
+from lagnb.physics.catalogue import BENCHMARKS
+from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import fields_tokens, parse_fields
+from lagnb.physics.tokens import split_terms
 
 SUMMARY_COLUMNS = [
     "n",
@@ -51,7 +52,7 @@ def check_terms(fields, terms: Sequence[str]) -> tuple[int, int, list[list[str]]
     Returns (0, 0, []) when the checker is not available.
     """
     try:
-        from .check import check_term
+        from lagnb.physics.check import check_term
     except ImportError:
         return 0, 0, []
     valid = 0
@@ -193,7 +194,7 @@ def load_examples(
 ) -> list[dict[str, Any]]:
     """Examples (``input``, ``target``, ``split``) of the given splits of a dataset folder;
     a split that is absent is skipped."""
-    from .train import read_split
+    from lagnb.ml.train import read_split
 
     out = []
     for split in splits:
@@ -299,3 +300,24 @@ def plot_by_fields(rows: pd.DataFrame, path: str | Path | None = None, ax=None):
             fig.savefig(path)
             plt.close(fig)
     return ax
+
+
+@torch.no_grad()
+def input_sensitivity(bundle: Bundle, examples: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Does the model read its input?  Teacher-forced loss on ``examples`` (dicts with
+    ``input`` and ``target``) with the right field lists, and with each example given the
+    next example's field list.  A model that ignores its encoder — a failure mode of small,
+    briefly trained models, whose decoder can copy field blocks from its own prefix — shows
+    no gap.
+    """
+    from lagnb.ml.tokenizer import encode_input, encode_target
+    from lagnb.ml.train import collate, paired_losses
+
+    tok = bundle.tokenizer
+    rows = [
+        {"input_ids": encode_input(tok, e["input"]), "labels": encode_target(tok, e["target"])}
+        for e in examples
+    ]
+    batch = {k: v.to(bundle.device) for k, v in collate(rows, tok.pad_token_id).items()}
+    loss, shuffled = paired_losses(bundle.model, batch)
+    return {"loss": loss, "shuffled_inputs_loss": shuffled, "gap": shuffled - loss}

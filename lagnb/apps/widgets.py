@@ -1,7 +1,7 @@
 """An ipywidgets app for Lagrangian autocomplete: build a field list, write some terms, let the
 model propose the rest, accept or reject each proposal, export the result.
 
-    from lagnb.widgets import AutocompleteApp
+    from lagnb.apps.widgets import AutocompleteApp
     app = AutocompleteApp()          # the shipped model, loaded on the first completion
     app                              # or display(app.widget)
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from .autocomplete import (
+from lagnb.apps.autocomplete import (
     Completion,
     Suggestion,
     complete,
@@ -29,9 +29,9 @@ from .autocomplete import (
     term_latex,
     torch_threads,
 )
-from .errors import LagnbError
-from .fields import Field, default_names, fields_tokens, parse_fields
-from .tokens import split_terms
+from lagnb.errors import LagnbError
+from lagnb.physics.fields import Field, default_names, fields_tokens, parse_fields
+from lagnb.physics.tokens import split_terms
 
 FIELD_PRESETS: dict[str, tuple[Field, ...]] = {
     "Standard Model (one generation)": (
@@ -118,7 +118,7 @@ class AutocompleteApp:
 
     Args:
         model_path: the model folder (default: the shipped model); loaded on first use.
-        bundle: an already loaded :class:`lagnb.model.Bundle` (overrides ``model_path``).
+        bundle: an already loaded :class:`lagnb.ml.model.Bundle` (overrides ``model_path``).
         fields: the initial field list (default: the first preset, the Standard Model).
         max_terms: how many terms a completion proposes at most.
         constrained: grammar-constrained decoding (every suggestion parses).
@@ -374,7 +374,7 @@ class AutocompleteApp:
     def bundle(self) -> Any:
         """The model, loaded on first use."""
         if self._bundle is None:
-            from .model import load_bundle, shipped_model_path
+            from lagnb.ml.model import load_bundle, shipped_model_path
 
             self._bundle = load_bundle(self.model_path or shipped_model_path())
         return self._bundle

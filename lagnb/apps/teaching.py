@@ -3,7 +3,7 @@
 Every checker takes the student's answer and returns an :class:`ExerciseResult` (``ok`` and a
 message that says *why*, in physics terms, with a hint when the answer is wrong).  The right
 answers are never hard-coded where the engine can derive them: the checkers ask
-:func:`lagnb.engine.lagrangian` and :func:`lagnb.check.check_term`.
+:func:`lagnb.physics.engine.lagrangian` and :func:`lagnb.physics.check.check_term`.
 
 Conventions (as everywhere in lagnb): Q = T3 + Y/2, so the lepton doublet has Y = −1, the
 right-handed electron Y = −2 and the Higgs doublet Y = +1.  A right-handed Weyl fermion and the
@@ -22,12 +22,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .check import TermCheck, check_lagrangian
-from .engine import as_fields, lagrangian
-from .errors import LagnbError
-from .fields import HALF, Field
-from .terms import Lagrangian
-from .tokens import split_terms
+from lagnb.errors import LagnbError
+from lagnb.physics.check import TermCheck, check_lagrangian
+from lagnb.physics.engine import as_fields, lagrangian
+from lagnb.physics.fields import HALF, Field
+from lagnb.physics.terms import Lagrangian
+from lagnb.physics.tokens import split_terms
 
 # -- results ------------------------------------------------------------------------------------
 
@@ -350,12 +350,12 @@ def load_model(model_path: str | Path = "") -> Any:
     """The model the tour asks: the folder ``model_path`` if given (a relative path is looked up
     from the working directory, then from the repository root), else the model shipped inside
     lagnb.  Loads on the CPU without the "Loading weights" progress bar, so that notebook
-    outputs stay the same from run to run.  Returns a :class:`lagnb.model.Bundle`.
+    outputs stay the same from run to run.  Returns a :class:`lagnb.ml.model.Bundle`.
     """
     from transformers.utils import logging as hf_logging
 
-    from .model import load_bundle, shipped_model_path
-    from .pipeline import repo_root
+    from lagnb.ml.model import load_bundle, shipped_model_path
+    from lagnb.pipeline import repo_root
 
     path = Path(model_path).expanduser() if str(model_path) else shipped_model_path()
     if not path.is_absolute() and not path.exists():
@@ -373,7 +373,7 @@ def compare_with_engine(fields: Iterable[Field] | str, text: str) -> str:
     """A few lines comparing a generated Lagrangian with the engine's: term counts, how many
     generated terms are valid, how many engine terms were found, term F1 and the BART-L
     paper's score S (figures rounded to two decimals)."""
-    from .metrics import score_lagrangian
+    from lagnb.ml.metrics import score_lagrangian
 
     fs = as_fields(fields)
     lag = lagrangian(fs)
@@ -422,7 +422,7 @@ def environment_problems(require_shipped_model: bool = True) -> list[str]:
         if importlib.util.find_spec(module) is None:
             problems.append(f"{module} is not installed (needed for {why})")
     if require_shipped_model:
-        from .model import shipped_model_path
+        from lagnb.ml.model import shipped_model_path
 
         path = shipped_model_path()
         if not (path / "config.json").is_file():

@@ -1,15 +1,15 @@
 """The BART-L token grammar: vocabulary, splitting a Lagrangian string into terms, and
-parsing a term back into a structured :class:`~lagnb.terms.Term`."""
+parsing a term back into a structured :class:`~lagnb.physics.terms.Term`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .contractions import Atom
-from .errors import TokenError
-from .fields import Field, parse_field_tokens, split_tokens
-from .groups import su3_conjugate, su3_slots
-from .terms import Commutator, Derivative, Factor, FieldFactor, SigmaBar, Term
+from lagnb.errors import TokenError
+from lagnb.physics.contractions import Atom
+from lagnb.physics.fields import Field, parse_field_tokens, split_tokens
+from lagnb.physics.groups import su3_conjugate, su3_slots
+from lagnb.physics.terms import Commutator, Derivative, Factor, FieldFactor, SigmaBar, Term
 
 SPECIAL_TOKENS = ("[PAD]", "[SOS]", "[EOS]", "[UNK]")
 """Padding, start, end and unknown (ids 0–3 in lagnb's tokenizer)."""

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from .errors import FieldError, TokenError
-from .groups import SU2_REPS, SU3_REPS, su3_conjugate
+from lagnb.errors import FieldError, TokenError
+from lagnb.physics.groups import SU2_REPS, SU3_REPS, su3_conjugate
 
 HALF = Fraction(1, 2)
 

@@ -21,8 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .contractions import Atom
-from .fields import Field, default_names, fields_tokens
+from lagnb.physics.contractions import Atom
+from lagnb.physics.fields import Field, default_names, fields_tokens
 
 KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass")
 """Term kinds in BART-L order: interactions, kinetic, gauge kinetic, masses."""

@@ -34,8 +34,8 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from .errors import LagnbError
-from .tokenizer import load_tokenizer
+from lagnb.errors import LagnbError
+from lagnb.ml.tokenizer import load_tokenizer
 
 PRESETS: dict[str, dict[str, int]] = {
     "tiny": dict(layers=2, d_model=64, heads=4, ffn=256, positions=1024),
@@ -45,7 +45,7 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 """Model shapes by name (same number of encoder and decoder layers)."""
 
-SHIPPED_DIR = Path(__file__).resolve().parent / "shipped" / "tiny-model"
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "shipped" / "small-model"
 
 
 @dataclass
@@ -219,7 +219,7 @@ def load_bundle(
 
 
 def shipped_model_path() -> Path:
-    """The folder of the small model shipped with lagnb (``lagnb/shipped/tiny-model``)."""
+    """The folder of the small model shipped with lagnb (``lagnb/shipped/small-model``)."""
     return SHIPPED_DIR
 
 
@@ -231,7 +231,7 @@ def load_shipped(attn_implementation: str | None = None) -> Bundle:
 def preset_table(tokenizer: PreTrainedTokenizerFast | None = None) -> list[dict[str, object]]:
     """One row per preset: shape and parameter count (counted on the meta device, so even
     ``large`` costs no memory)."""
-    from .tokenizer import build_tokenizer
+    from lagnb.ml.tokenizer import build_tokenizer
 
     tok = tokenizer or build_tokenizer()
     rows = []

@@ -10,7 +10,7 @@ A Lagrangian is a sequence of terms::
     group    := ("LORENTZ" | "SU3" | "SU2") ID ID [ID]
 
 and the whole string ends in ``[EOS]``.  The machine is *field-aware*: a ``FIELD`` block must
-spell one of the input fields or its conjugate exactly as :meth:`lagnb.fields.Field.tokens`
+spell one of the input fields or its conjugate exactly as :meth:`lagnb.physics.fields.Field.tokens`
 writes it, a ``DERIVATIVE`` carries the gauge groups of the field it acts on (and must be
 followed by that field), commutators and contractions use only groups under which some field
 is charged, ID labels are fresh within a term and contractions name labels in use.
@@ -21,11 +21,11 @@ object in SU(3) rep (p, q) carries p + q SU(3) indices, an SU(2) n-plet n − 1 
 contraction group joins two objects (three for an SU(3) ε).  These are necessary conditions for
 gauge and Lorentz invariance, so every engine term passes, and they bound the length of a term.
 
-Everything the machine accepts parses with :func:`lagnb.tokens.parse_term`; whether a term is
-*valid* (invariant, non-zero) is the term checker's job (:mod:`lagnb.check`).
+Everything the machine accepts parses with :func:`lagnb.physics.tokens.parse_term`; whether a
+term is *valid* (invariant, non-zero) is the term checker's job (:mod:`lagnb.physics.check`).
 
-:class:`GrammarLogitsProcessor` applies the machine to ``transformers`` generation: tokens
-illegal in the current state get a score of −∞.
+:class:`lagnb.ml.decoding.GrammarLogitsProcessor` applies the machine to ``transformers``
+generation.
 """
 
 from __future__ import annotations
@@ -33,14 +33,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-import torch
-from transformers import LogitsProcessor, StoppingCriteria
-
-from .engine import as_fields
-from .fields import Field, split_tokens
-from .groups import su2_slots, su3_slots
-from .terms import charged_groups
-from .tokens import IDS
+from lagnb.physics.engine import as_fields
+from lagnb.physics.fields import Field, split_tokens
+from lagnb.physics.groups import su2_slots, su3_slots
+from lagnb.physics.terms import charged_groups
+from lagnb.physics.tokens import IDS
 
 EOS = "[EOS]"
 SIGNS = ("+", "-")
@@ -65,7 +62,7 @@ GROUP = "group"  # inside a contraction group
 END = "end"  # after [EOS]: anything (generation pads)
 
 OPENERS = ("FIELD", "DERIVATIVE", "COMMUTATOR_A")
-"""Objects a term may start with (``lagnb.tokens.split_terms`` splits only before these)."""
+"""Objects a term may start with (``lagnb.physics.tokens.split_terms`` splits only before these)."""
 
 
 class _Node:
@@ -367,105 +364,3 @@ class GrammarViolation(ValueError):
         self.position, self.token, self.allowed = position, token, allowed
         shown = " ".join(sorted(allowed)) if len(allowed) <= 12 else f"{len(allowed)} tokens"
         super().__init__(f"token {position} {token!r} is not allowed here (allowed: {shown})")
-
-
-# -- transformers glue -----------------------------------------------------------------------------
-class _Tracker:
-    """Grammar states of generated rows, keyed by the generated ids (after the prefix)."""
-
-    def __init__(
-        self, grammar: Grammar, id_to_token: list[str], prefix_len: int, start: GrammarState
-    ) -> None:
-        self.grammar, self.id_to_token = grammar, id_to_token
-        self.prefix_len, self.start = prefix_len, start
-        self._cache: dict[tuple[int, ...], GrammarState] = {(): start}
-        self._previous: dict[tuple[int, ...], GrammarState] = {}
-
-    def state(self, row: Sequence[int]) -> GrammarState:
-        key = tuple(row[self.prefix_len :])
-        if key in self._cache:
-            return self._cache[key]
-        parent = self._cache.get(key[:-1]) or self._previous.get(key[:-1])
-        if parent is None:
-            parent = self.start
-            for i in key[:-1]:
-                parent = self.grammar.advance(parent, self.id_to_token[i]) or GrammarState(END)
-        s = self.grammar.advance(parent, self.id_to_token[key[-1]]) if key else parent
-        s = s or GrammarState(END)
-        if len(self._cache) > 64:
-            self._previous, self._cache = self._cache, {}
-        self._cache[key] = s
-        return s
-
-
-class GrammarLogitsProcessor(LogitsProcessor):
-    """Masks every token the grammar forbids after the tokens generated so far.
-
-    Args:
-        grammar: the field list's :class:`Grammar`.
-        tokenizer: the model's tokenizer (its vocabulary names the grammar's tokens).
-        prefix_len: number of decoder tokens before generation starts (``[SOS]`` + forced
-            prefix); they are not checked.
-        start: the grammar state at the end of the prefix (default: before the first term, or
-            :meth:`Grammar.boundary` after a prefix of complete terms).
-        min_terms: forbid ``[EOS]`` until this many new terms are written.
-    """
-
-    def __init__(
-        self,
-        grammar: Grammar,
-        tokenizer,
-        prefix_len: int,
-        start: GrammarState | None = None,
-        min_terms: int = 0,
-    ) -> None:
-        vocab = tokenizer.get_vocab()
-        size = max(vocab.values()) + 1
-        self.id_to_token = ["[UNK]"] * size
-        for tok, i in vocab.items():
-            self.id_to_token[i] = tok
-        self.token_to_id = vocab
-        missing = sorted(grammar.vocabulary - set(vocab))
-        if missing:
-            raise ValueError(f"the tokenizer lacks grammar tokens: {' '.join(missing)}")
-        self.grammar = grammar
-        self.tracker = _Tracker(grammar, self.id_to_token, prefix_len, start or grammar.initial())
-        self.min_terms = min_terms
-        self._masks: dict[frozenset[str], torch.Tensor] = {}
-
-    def _mask(self, allowed: frozenset[str], size: int, device: torch.device) -> torch.Tensor:
-        m = self._masks.get(allowed)
-        if m is None or m.shape[0] != size or m.device != device:
-            m = torch.ones(size, dtype=torch.bool, device=device)
-            m[[self.token_to_id[t] for t in allowed]] = False
-            self._masks[allowed] = m
-        return m
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        scores = scores.clone()
-        for row in range(input_ids.shape[0]):
-            state = self.tracker.state(input_ids[row].tolist())
-            allowed = self.grammar.allowed(state)
-            if allowed is None:
-                continue
-            if EOS in allowed and state.terms - self.tracker.start.terms < self.min_terms:
-                allowed = allowed - {EOS}
-            scores[row, self._mask(allowed, scores.shape[1], scores.device)] = -float("inf")
-        return scores
-
-
-class TermLimit(StoppingCriteria):
-    """Stops a row once ``max_terms`` new terms are complete (the next term's sign, generated
-    to know the term ended, is dropped by the caller)."""
-
-    def __init__(self, processor: GrammarLogitsProcessor, max_terms: int) -> None:
-        self.tracker, self.max_terms = processor.tracker, max_terms
-
-    def __call__(
-        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw
-    ) -> torch.BoolTensor:
-        done = [
-            self.tracker.state(row.tolist()).terms > self.max_terms + self.tracker.start.terms
-            for row in input_ids
-        ]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)

@@ -8,7 +8,7 @@
   ``seed + step``, so a resumed run gives the same weights as an uninterrupted one.
 * ``OUT/checkpoint/`` holds the resumable state (model, tokenizer, optimizer, scheduler,
   step, loss history), written atomically every ``save_every`` steps and on interruption;
-  the final model is written to ``OUT/`` as a bundle (:func:`lagnb.model.save_bundle`) with
+  the final model is written to ``OUT/`` as a bundle (:func:`lagnb.ml.model.save_bundle`) with
   ``train_log.json`` and ``loss.png``.
 * Batches group examples of similar length (less padding): chunks of 50 batches are sorted by
   target length, cut into batches, and the batch order is shuffled.
@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import LagnbError
-from .model import (
+from lagnb.errors import LagnbError
+from lagnb.ml.model import (
     PRESETS,
     _atomic_replace,
     build_model,
@@ -39,7 +39,7 @@ from .model import (
     quiet_progress,
     save_bundle,
 )
-from .tokenizer import build_tokenizer, encode_input, encode_target, load_tokenizer
+from lagnb.ml.tokenizer import build_tokenizer, encode_input, encode_target, load_tokenizer
 
 IGNORE = -100
 
@@ -77,10 +77,11 @@ def read_split(data_dir: str | Path, split: str):
     """The rows (``input``, ``target`` columns) of one split as a ``datasets.Dataset``.
 
     A dataset folder made by ``lagnb sample`` (with ``meta.json``) is read with
-    :func:`lagnb.dataset.load_split`; a bare folder of ``<split>/part-*.parquet`` files works too.
+    :func:`lagnb.data.dataset.load_split`; a bare folder of ``<split>/part-*.parquet`` files
+    works too.
     """
     if (Path(data_dir) / "meta.json").is_file():
-        from .dataset import load_split
+        from lagnb.data.dataset import load_split
 
         return load_split(data_dir, split)
     import datasets
@@ -215,10 +216,18 @@ def plot_losses(history: list[dict], path: str | Path, title: str = "") -> None:
     va = [(h["step"], h["valid_loss"]) for h in history if h.get("valid_loss") is not None]
     if tr:
         ax.plot(*zip(*tr), label="train", lw=1)
+    wrong = [
+        (h["step"], h["valid_loss_wrong_fields"])
+        for h in history
+        if h.get("valid_loss_wrong_fields") is not None
+    ]
     if va:
         ax.plot(*zip(*va), "o-", label="valid", ms=3)
+    if wrong:
+        ax.plot(*zip(*wrong), "x--", label="valid, wrong field lists", ms=4, lw=1, color="grey")
     ax.set_yscale("log")
     fmt = matplotlib.ticker.FormatStrFormatter("%.2g")
+    ax.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2.0, 3.0, 5.0)))
     ax.yaxis.set_major_formatter(fmt)
     ax.yaxis.set_minor_formatter(fmt)
     ax.set_xlabel("optimizer step")
@@ -233,20 +242,41 @@ def plot_losses(history: list[dict], path: str | Path, title: str = "") -> None:
 
 # -- the loop --------------------------------------------------------------------------------------
 @torch.no_grad()
-def evaluate_loss(model, batches: list[dict[str, torch.Tensor]], accelerator) -> float:
-    """Mean token cross-entropy over fixed validation batches (dropout off)."""
+def paired_losses(model, batch: dict[str, torch.Tensor]) -> tuple[float, float]:
+    """Mean token loss of ``batch`` with its own field lists, and with each example given the
+    next example's field list (the encoder inputs rolled by one).
+
+    The pair tells whether the model reads its input at all: a decoder can learn to copy field
+    blocks from its own prefix and ignore the encoder, and then both losses agree.
+    """
+    perm = torch.roll(torch.arange(len(batch["labels"]), device=batch["labels"].device), 1)
+    right = model(**batch).loss
+    wrong = model(
+        input_ids=batch["input_ids"][perm],
+        attention_mask=batch["attention_mask"][perm],
+        labels=batch["labels"],
+    ).loss
+    return float(right), float(wrong)
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model, batches: list[dict[str, torch.Tensor]], accelerator
+) -> tuple[float, float]:
+    """:func:`paired_losses` over fixed validation batches (dropout off), token-weighted."""
     was_training = model.training
     model.eval()
-    total = count = 0.0
+    total = shuffled = count = 0.0
     for b in batches:
         b = {k: v.to(accelerator.device) for k, v in b.items()}
         with accelerator.autocast():
-            out = model(**b)
+            right, wrong = paired_losses(model, b)
         n = int((b["labels"] != IGNORE).sum())
-        total += float(out.loss) * n
+        total += right * n
+        shuffled += wrong * n
         count += n
     model.train(was_training)
-    return total / max(count, 1.0)
+    return total / max(count, 1.0), shuffled / max(count, 1.0)
 
 
 RUN_FIELDS = (
@@ -373,6 +403,7 @@ def train(
         desc="train",
         unit="step",
         dynamic_ncols=True,
+        mininterval=2.0,
     )
     running: list[float] = state.setdefault("running", [])  # losses since the last log
     t0 = time.time() - state["elapsed"]
@@ -410,13 +441,16 @@ def train(
             state["step"] = step + 1
             running.append(loss_sum)
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+            lr_now = scheduler.get_last_lr()[0]
+            bar.set_postfix(loss=f"{loss_sum:.3f}", lr=f"{lr_now:.2e}", refresh=False)
             row: dict[str, Any] = {}
             if state["step"] % cfg.log_every == 0 or state["step"] == cfg.steps:
                 row["train_loss"] = float(np.mean(running))
                 running.clear()
             if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
-                row["valid_loss"] = evaluate_loss(model, valid_batches, accelerator)
+                row["valid_loss"], row["valid_loss_wrong_fields"] = evaluate_loss(
+                    model, valid_batches, accelerator
+                )
             if row:
                 row.update(
                     step=state["step"],

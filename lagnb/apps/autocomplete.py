@@ -2,8 +2,8 @@
 
 The partial Lagrangian is forced as the decoder's prefix (after ``[SOS]``), in the BART-L term
 order (interactions, kinetic, gauge kinetic, mass), and the model continues it.  Decoding is
-constrained by the token grammar (:mod:`lagnb.grammar`), so every suggestion parses; each one is
-then judged by the engine's term checker (:mod:`lagnb.check`):
+constrained by the token grammar (:mod:`lagnb.physics.grammar`), so every suggestion parses;
+each one is then judged by the engine's term checker (:mod:`lagnb.physics.check`):
 
 * ``valid`` — gauge and Lorentz invariant, renormalizable, non-zero;
 * ``invalid`` — parses but fails a physics check (the reasons say which);
@@ -32,13 +32,14 @@ from typing import Any
 import torch
 from transformers import LogitsProcessorList, StoppingCriteriaList
 
-from .check import TermCheck, check_term
-from .engine import as_fields, lagrangian
-from .errors import LagnbError, TokenError
-from .fields import Field, default_names, fields_tokens, split_tokens
-from .grammar import Grammar, GrammarLogitsProcessor, GrammarState, TermLimit
-from .terms import Commutator, Derivative, FieldFactor, SigmaBar, Term
-from .tokens import canonical_term, parse_term, split_terms
+from lagnb.errors import LagnbError, TokenError
+from lagnb.ml.decoding import GrammarLogitsProcessor, TermLimit
+from lagnb.physics.check import TermCheck, check_term
+from lagnb.physics.engine import as_fields, lagrangian
+from lagnb.physics.fields import Field, default_names, fields_tokens, split_tokens
+from lagnb.physics.grammar import Grammar, GrammarState
+from lagnb.physics.terms import Commutator, Derivative, FieldFactor, SigmaBar, Term
+from lagnb.physics.tokens import canonical_term, parse_term, split_terms
 
 SECTION = {
     "yukawa": 0,
@@ -319,9 +320,9 @@ def load_model_or_shipped(model_path: str | Path = "", device: str = "cpu") -> A
     """The model in ``model_path`` (relative paths from the repository root), or the model
     shipped with lagnb when ``model_path`` is empty — or missing, with a printed note, so that
     a notebook whose training run has not happened still runs.  No progress bars."""
-    from .model import shipped_model_path
-    from .pipeline import resolve_path
-    from .teaching import load_model
+    from lagnb.apps.teaching import load_model
+    from lagnb.ml.model import shipped_model_path
+    from lagnb.pipeline import resolve_path
 
     path = resolve_path(model_path) if str(model_path) else shipped_model_path()
     if str(model_path) and not (path / "config.json").is_file():
@@ -404,7 +405,7 @@ def generate_terms(
 
     Returns (new terms, the raw generated token string, cut short by the length limit).
     """
-    from .tokenizer import decode, encode_input, encode_target
+    from lagnb.ml.tokenizer import decode, encode_input, encode_target
 
     tok, model = bundle.tokenizer, bundle.model
     enc = encode_input(tok, fields_tokens(fields))
@@ -463,7 +464,7 @@ def complete(
     """Propose the terms missing from ``partial`` with the model in ``bundle``.
 
     Args:
-        bundle: a :class:`lagnb.model.Bundle` (model + tokenizer).
+        bundle: a :class:`lagnb.ml.model.Bundle` (model + tokenizer).
         fields: the field list (BART-L input string or :class:`Field` objects).
         partial: the terms present (a token string of several terms, or a list of terms).
         max_terms: stop after this many new terms (``None``: until the model ends); without

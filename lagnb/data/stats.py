@@ -1,4 +1,4 @@
-"""Statistics and figures of Lagrangian datasets (see :mod:`lagnb.dataset` for the layout).
+"""Statistics and figures of Lagrangian datasets (see :mod:`lagnb.data.dataset` for the layout).
 
 Everything takes pandas DataFrames with the dataset's columns (:func:`load_frame`), so the same
 functions describe one dataset, one split, or several datasets side by side (a mapping
@@ -13,8 +13,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .features import FEATURE_COLUMNS, FEATURES
-from .fields import parse_fields
+from lagnb.data.features import FEATURE_COLUMNS, FEATURES
+from lagnb.physics.fields import parse_fields
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,7 +39,7 @@ def load_frame(
     columns: Sequence[str] = STATS_COLUMNS,
 ) -> pd.DataFrame:
     """The given splits of a dataset folder as one DataFrame, with a ``split`` column."""
-    from .dataset import load_table, read_meta
+    from lagnb.data.dataset import load_table, read_meta
 
     read_meta(out)  # a clear error if the folder holds no complete dataset
     return load_table(out, splits, columns).to_pandas()

@@ -25,7 +25,7 @@ from itertools import combinations, permutations
 
 import numpy as np
 
-from .groups import su2_slots, su3_slots
+from lagnb.physics.groups import su2_slots, su3_slots
 
 Entry = tuple[int, str]
 

@@ -12,14 +12,14 @@ Two strategies draw contents:
   BART-L paper, interaction structures that need the hypercharges to add up to zero (scalar
   trilinears, Yukawas) and total singlets are then rare.
 * ``enriched``: candidates are drawn either uniformly or around a *seed*: a small set of fields
-  built so that one feature (see :mod:`lagnb.features`) is present — the last seed field's
+  built so that one feature (see :mod:`lagnb.data.features`) is present — the last seed field's
   hypercharge closes a random charge combination and its representations are chosen with the
   right SU(3) triality and SU(2) index parity, and the seed is checked with the exact engine.
   The rest of the content is drawn uniformly.  A :class:`Quotas` tracker then accepts
   candidates so that at least the target fraction of the final set has each chosen feature.
 
 Everything here is pure and deterministic given a :class:`random.Random`; the dataset writer
-(:mod:`lagnb.dataset`) seeds one generator per candidate so results do not depend on the number
+(:mod:`lagnb.data.dataset`) seeds one generator per candidate so results do not depend on the number
 of worker processes.
 """
 
@@ -34,11 +34,17 @@ from fractions import Fraction
 from itertools import combinations_with_replacement
 from typing import Any
 
-from .engine import gauge_kinetic_terms, kinetic_term, lagrangian, mass_terms, monomial_terms
-from .errors import LagnbError
-from .features import FEATURES, features
-from .fields import HALF, Field, fields_tokens
-from .groups import SU2_REPS, SU3_REPS, su2_slots, su3_slots
+from lagnb.data.features import FEATURES, features
+from lagnb.errors import LagnbError
+from lagnb.physics.engine import (
+    gauge_kinetic_terms,
+    kinetic_term,
+    lagrangian,
+    mass_terms,
+    monomial_terms,
+)
+from lagnb.physics.fields import HALF, Field, fields_tokens
+from lagnb.physics.groups import SU2_REPS, SU3_REPS, su2_slots, su3_slots
 
 SPINS: tuple[str, ...] = ("scalar", "left", "right")
 """Field kinds: complex scalar, left-handed (helicity −1/2) and right-handed Weyl fermion."""
@@ -294,7 +300,7 @@ def content_key(fields: Iterable[Field]) -> str:
     """Canonical string of a field content: the same for every permutation of the fields.
 
     It is the BART-L input string of the canonically ordered fields without ``[SOS]``/``[EOS]``,
-    so :func:`lagnb.fields.parse_fields` reads it back.
+    so :func:`lagnb.physics.fields.parse_fields` reads it back.
     """
     return fields_tokens(canonical_fields(fields), specials=False)
 

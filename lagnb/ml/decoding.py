@@ -1,0 +1,114 @@
+"""Grammar-constrained decoding: the BART-L grammar (:mod:`lagnb.physics.grammar`) as
+``transformers`` logits processors and stopping criteria — tokens illegal in the current state get
+a score of −∞.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from transformers import LogitsProcessor, StoppingCriteria
+
+from lagnb.physics.grammar import END, EOS, Grammar, GrammarState
+
+
+class _Tracker:
+    """Grammar states of generated rows, keyed by the generated ids (after the prefix)."""
+
+    def __init__(
+        self, grammar: Grammar, id_to_token: list[str], prefix_len: int, start: GrammarState
+    ) -> None:
+        self.grammar, self.id_to_token = grammar, id_to_token
+        self.prefix_len, self.start = prefix_len, start
+        self._cache: dict[tuple[int, ...], GrammarState] = {(): start}
+        self._previous: dict[tuple[int, ...], GrammarState] = {}
+
+    def state(self, row: Sequence[int]) -> GrammarState:
+        key = tuple(row[self.prefix_len :])
+        if key in self._cache:
+            return self._cache[key]
+        parent = self._cache.get(key[:-1]) or self._previous.get(key[:-1])
+        if parent is None:
+            parent = self.start
+            for i in key[:-1]:
+                parent = self.grammar.advance(parent, self.id_to_token[i]) or GrammarState(END)
+        s = self.grammar.advance(parent, self.id_to_token[key[-1]]) if key else parent
+        s = s or GrammarState(END)
+        if len(self._cache) > 64:
+            self._previous, self._cache = self._cache, {}
+        self._cache[key] = s
+        return s
+
+
+class GrammarLogitsProcessor(LogitsProcessor):
+    """Masks every token the grammar forbids after the tokens generated so far.
+
+    Args:
+        grammar: the field list's :class:`Grammar`.
+        tokenizer: the model's tokenizer (its vocabulary names the grammar's tokens).
+        prefix_len: number of decoder tokens before generation starts (``[SOS]`` + forced
+            prefix); they are not checked.
+        start: the grammar state at the end of the prefix (default: before the first term, or
+            :meth:`Grammar.boundary` after a prefix of complete terms).
+        min_terms: forbid ``[EOS]`` until this many new terms are written.
+    """
+
+    def __init__(
+        self,
+        grammar: Grammar,
+        tokenizer,
+        prefix_len: int,
+        start: GrammarState | None = None,
+        min_terms: int = 0,
+    ) -> None:
+        vocab = tokenizer.get_vocab()
+        size = max(vocab.values()) + 1
+        self.id_to_token = ["[UNK]"] * size
+        for tok, i in vocab.items():
+            self.id_to_token[i] = tok
+        self.token_to_id = vocab
+        missing = sorted(grammar.vocabulary - set(vocab))
+        if missing:
+            raise ValueError(f"the tokenizer lacks grammar tokens: {' '.join(missing)}")
+        self.grammar = grammar
+        self.tracker = _Tracker(grammar, self.id_to_token, prefix_len, start or grammar.initial())
+        self.min_terms = min_terms
+        self._masks: dict[frozenset[str], torch.Tensor] = {}
+
+    def _mask(self, allowed: frozenset[str], size: int, device: torch.device) -> torch.Tensor:
+        m = self._masks.get(allowed)
+        if m is None or m.shape[0] != size or m.device != device:
+            m = torch.ones(size, dtype=torch.bool, device=device)
+            m[[self.token_to_id[t] for t in allowed]] = False
+            self._masks[allowed] = m
+        return m
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        scores = scores.clone()
+        for row in range(input_ids.shape[0]):
+            state = self.tracker.state(input_ids[row].tolist())
+            allowed = self.grammar.allowed(state)
+            if allowed is None:
+                continue
+            if EOS in allowed and state.terms - self.tracker.start.terms < self.min_terms:
+                allowed = allowed - {EOS}
+            scores[row, self._mask(allowed, scores.shape[1], scores.device)] = -float("inf")
+        return scores
+
+
+class TermLimit(StoppingCriteria):
+    """Stops a row once ``max_terms`` new terms are complete (the next term's sign, generated
+    to know the term ended, is dropped by the caller)."""
+
+    def __init__(self, processor: GrammarLogitsProcessor, max_terms: int) -> None:
+        self.tracker, self.max_terms = processor.tracker, max_terms
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw
+    ) -> torch.BoolTensor:
+        done = [
+            self.tracker.state(row.tolist()).terms > self.max_terms + self.tracker.start.terms
+            for row in input_ids
+        ]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
