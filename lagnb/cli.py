@@ -451,12 +451,12 @@ def _run_run(args: argparse.Namespace) -> int:
 def _add_pipeline(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pipeline",
-        help="run the project's notebooks in order on a preset (default: tiny)",
-        description="Execute notebooks/NN_*.ipynb in order with the preset's parameters into "
-        "runs/<preset>/ (missing notebooks are skipped). Stops at the first failing cell.",
+        help="run the project's notebooks in order on a profile (default: tiny)",
+        description="Execute notebooks/NN_*.ipynb in order with the profile's parameters into "
+        "runs/<profile>/ (missing notebooks are skipped). Stops at the first failing cell.",
     )
-    p.add_argument("--preset", default="tiny", help="tiny (default) | small | paper")
-    p.add_argument("--run-dir", help="folder for the executed notebooks (default runs/<preset>)")
+    p.add_argument("--profile", default="tiny", help="tiny (default) | small | paper")
+    p.add_argument("--run-dir", help="folder for the executed notebooks (default runs/<profile>)")
     p.add_argument("--only", nargs="+", metavar="PREFIX", help="e.g. --only 01 02")
     p.add_argument(
         "-p",
@@ -475,14 +475,14 @@ def _run_pipeline(args: argparse.Namespace) -> int:
     from lagnb.pipeline import parameter_pairs, run_pipeline
 
     done = run_pipeline(
-        args.preset,
+        args.profile,
         run_dir=args.run_dir,
         only=args.only,
         overrides=parameter_pairs(args.parameter),
         kernel_name=args.kernel,
         progress=not args.no_progress,
     )
-    print(f"pipeline {args.preset}: {len(done)} notebook(s) executed")
+    print(f"pipeline {args.profile}: {len(done)} notebook(s) executed")
     for path in done:
         print(f"  {path}")
     return 0

@@ -1,8 +1,8 @@
 """Headless notebook runs: one notebook with parameters (papermill), or the whole pipeline.
 
 The project's notebooks (``notebooks/NN_*.ipynb``) each have one cell tagged ``parameters``;
-:data:`PRESETS` gives, per preset, the parameters of every notebook.  ``lagnb pipeline`` runs
-the notebooks in order on a preset and skips those that do not exist (yet); ``lagnb run`` runs
+:data:`PROFILES` gives, per profile, the parameters of every notebook.  ``lagnb pipeline`` runs
+the notebooks in order on a profile and skips those that do not exist (yet); ``lagnb run`` runs
 one notebook.  Executed notebooks go to a run folder; widget state is not stored in them.
 Kernels run in the notebook's folder (as under nbval), so notebooks resolve their paths with
 :func:`repo_root` and work from any current directory.
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lagnb.errors import LagnbError
+from lagnb.paths import repo_root, resolve_path
 
 NOTEBOOKS: list[str] = [
     "00_tour.ipynb",
@@ -29,9 +30,9 @@ NOTEBOOKS: list[str] = [
     "05_autocomplete.ipynb",
 ]
 """The pipeline's notebooks, in order (names under ``notebooks/``).  Notebooks named in a
-preset are run too, ordered by their ``NN_`` prefix; missing ones are skipped."""
+profile are run too, ordered by their ``NN_`` prefix; missing ones are skipped."""
 
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "tiny": {
         "00_tour.ipynb": {"model_path": "", "max_new_tokens": 400, "seed": 0},
         "01_dataset_sampling.ipynb": {
@@ -130,18 +131,18 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "05_autocomplete.ipynb": {"model_path": "runs/paper/model", "seed": 0},
     },
 }
-"""preset → notebook → parameters.  ``tiny`` (the default, the README's main job) runs in a few
+"""profile → notebook → parameters.  ``tiny`` (the default, the README's main job) runs in a few
 minutes on a 2-core CPU; ``paper`` has the BART-L paper's dataset size (37K Lagrangians, up to
 six fields)."""
 
 
-def dataset_params(preset: str = "tiny") -> dict[str, Any]:
-    """The sampling parameters of a preset's dataset (notebook 01's parameters without the
+def dataset_params(profile: str = "tiny") -> dict[str, Any]:
+    """The sampling parameters of a profile's dataset (notebook 01's parameters without the
     folder and display options), for ``lagnb.data.dataset.ensure_dataset(dir, **params)`` in
     notebooks that must build the data themselves when run alone."""
-    if preset not in PRESETS:
-        raise LagnbError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
-    params = dict(PRESETS[preset].get("01_dataset_sampling.ipynb", {}))
+    if profile not in PROFILES:
+        raise LagnbError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    params = dict(PROFILES[profile].get("01_dataset_sampling.ipynb", {}))
     for key in ("out_dir", "compare_uniform"):
         params.pop(key, None)
     return params
@@ -149,36 +150,6 @@ def dataset_params(preset: str = "tiny") -> dict[str, Any]:
 
 class NotebookError(LagnbError):
     """A notebook failed: names the notebook and the cell, with the cell's error."""
-
-
-def repo_root() -> Path:
-    """The repository root (the folder holding ``pyproject.toml`` and ``notebooks/``).
-
-    ``$LAGNB_ROOT`` if set; else the checkout this package was imported from (an editable
-    install); else the first parent of the current directory that looks like the repository;
-    else the current directory.
-    """
-
-    def looks_like_root(p: Path) -> bool:
-        return (p / "pyproject.toml").is_file() and (p / "lagnb").is_dir()
-
-    env = os.environ.get("LAGNB_ROOT")
-    if env:
-        return Path(env).resolve()
-    here = Path(__file__).resolve().parent.parent
-    if looks_like_root(here):
-        return here
-    cwd = Path.cwd().resolve()
-    for p in (cwd, *cwd.parents):
-        if looks_like_root(p):
-            return p
-    return cwd
-
-
-def resolve_path(path: str | os.PathLike) -> Path:
-    """An absolute path: as given if absolute, else relative to :func:`repo_root`."""
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else repo_root() / p
 
 
 def find_notebook(notebook: str | os.PathLike) -> Path:
@@ -304,16 +275,16 @@ def _prefix(name: str) -> tuple[int, str]:
     return (int(m.group(1)) if m else 10**6, name)
 
 
-def notebooks_in_order(preset: str = "tiny") -> list[str]:
-    """The pipeline's notebook names for ``preset``: :data:`NOTEBOOKS` and those the preset
+def notebooks_in_order(profile: str = "tiny") -> list[str]:
+    """The pipeline's notebook names for ``profile``: :data:`NOTEBOOKS` and those the profile
     names, ordered by their number prefix."""
-    if preset not in PRESETS:
-        raise LagnbError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
-    return sorted(set(NOTEBOOKS) | set(PRESETS[preset]), key=_prefix)
+    if profile not in PROFILES:
+        raise LagnbError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    return sorted(set(NOTEBOOKS) | set(PROFILES[profile]), key=_prefix)
 
 
 def run_pipeline(
-    preset: str = "tiny",
+    profile: str = "tiny",
     *,
     run_dir: str | os.PathLike | None = None,
     only: Iterable[str] | None = None,
@@ -322,30 +293,30 @@ def run_pipeline(
     progress: bool = True,
     log: Any = print,
 ) -> list[Path]:
-    """Run the project's notebooks in order on a preset; return the executed notebooks.
+    """Run the project's notebooks in order on a profile; return the executed notebooks.
 
     Notebooks that do not exist (yet) are skipped with a message.  ``only`` restricts to
     notebooks whose name starts with one of the given prefixes (``["01", "02"]``);
     ``overrides`` sets parameters in every notebook that declares them.  The executed
-    notebooks go to ``run_dir`` (default ``runs/<preset>``).  Stops at the first failing
+    notebooks go to ``run_dir`` (default ``runs/<profile>``).  Stops at the first failing
     notebook with :class:`NotebookError`.
     """
-    names = notebooks_in_order(preset)
+    names = notebooks_in_order(profile)
     if only:
         prefixes = tuple(only)
         names = [n for n in names if n.startswith(prefixes)]
-    folder = resolve_path(run_dir) if run_dir else repo_root() / "runs" / preset
+    folder = resolve_path(run_dir) if run_dir else repo_root() / "runs" / profile
     done: list[Path] = []
     for name in names:
         path = repo_root() / "notebooks" / name
         if not path.is_file():
             log(f"[pipeline] skip {name}: notebooks/{name} does not exist")
             continue
-        params = dict(PRESETS[preset].get(name, {}))
+        params = dict(PROFILES[profile].get(name, {}))
         if overrides:
             declared = notebook_parameters(path)
             params.update({k: v for k, v in overrides.items() if k in declared})
-        log(f"[pipeline] {name} ({preset}) → {folder / name}")
+        log(f"[pipeline] {name} ({profile}) → {folder / name}")
         done.append(
             run_notebook(
                 path, params, output=folder / name, kernel_name=kernel_name, progress=progress

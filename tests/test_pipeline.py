@@ -1,4 +1,4 @@
-"""Headless notebook runs (papermill): parameters, failing cells, the pipeline, presets."""
+"""Headless notebook runs (papermill): parameters, failing cells, the pipeline, profiles."""
 
 import json
 import subprocess
@@ -10,15 +10,15 @@ import pytest
 from lagnb import cli, pipeline
 from lagnb.data.dataset import SampleParams
 from lagnb.errors import LagnbError
+from lagnb.paths import repo_root
 from lagnb.pipeline import (
     NOTEBOOKS,
-    PRESETS,
+    PROFILES,
     NotebookError,
     dataset_params,
     notebook_parameters,
     notebooks_in_order,
     parse_value,
-    repo_root,
     run_notebook,
     run_pipeline,
 )
@@ -67,25 +67,25 @@ def test_parse_value():
     assert parse_value("runs/x") == "runs/x"
 
 
-def test_presets_match_the_notebooks_parameters():
-    assert "tiny" in PRESETS
+def test_profiles_match_the_notebooks_parameters():
+    assert "tiny" in PROFILES
     # every numbered notebook of the repository is part of the pipeline, in order
     assert sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) == NOTEBOOKS
-    for preset, notebooks in PRESETS.items():
-        order = notebooks_in_order(preset)
+    for profile, notebooks in PROFILES.items():
+        order = notebooks_in_order(profile)
         assert order == sorted(order)
         for name, params in notebooks.items():
             path = ROOT / "notebooks" / name
             if path.is_file():
                 declared = notebook_parameters(path)
-                assert set(params) <= set(declared), (preset, name, set(params) - set(declared))
-    with pytest.raises(LagnbError, match="unknown preset 'huge'"):
+                assert set(params) <= set(declared), (profile, name, set(params) - set(declared))
+    with pytest.raises(LagnbError, match="unknown profile 'huge'"):
         notebooks_in_order("huge")
 
 
 def test_committed_notebook_01_has_the_tiny_parameters():
     declared = notebook_parameters("01_dataset_sampling.ipynb")
-    for name, value in PRESETS["tiny"]["01_dataset_sampling.ipynb"].items():
+    for name, value in PROFILES["tiny"]["01_dataset_sampling.ipynb"].items():
         assert parse_value(declared[name]["default"]) == value, name
     nb = nbformat.read(str(ROOT / "notebooks" / "01_dataset_sampling.ipynb"), as_version=4)
     assert "widgets" not in nb.metadata
@@ -141,7 +141,7 @@ def test_pipeline_runs_notebooks_in_order_and_skips_missing(tmp_path, monkeypatc
     monkeypatch.setattr(pipeline, "NOTEBOOKS", ["01_first.ipynb", "02_second.ipynb"])
     monkeypatch.setattr(
         pipeline,
-        "PRESETS",
+        "PROFILES",
         {"tiny": {"01_first.ipynb": {"x": 2}, "03_third.ipynb": {"x": 4}, "02_second.ipynb": {}}},
     )
     messages = []
@@ -171,15 +171,15 @@ def test_notebook_01_outputs_pass_nbval():
 
 
 def test_notebook_01_parameters_are_json_friendly():
-    params = PRESETS["tiny"]["01_dataset_sampling.ipynb"]
+    params = PROFILES["tiny"]["01_dataset_sampling.ipynb"]
     assert json.loads(json.dumps(params)) == params
 
 
 def test_dataset_params_are_sampling_parameters():
-    for preset in PRESETS:
-        params = dataset_params(preset)
+    for profile in PROFILES:
+        params = dataset_params(profile)
         assert "out_dir" not in params and "compare_uniform" not in params
         SampleParams.from_kwargs(**params)  # every key is a sampling parameter
     assert dataset_params("tiny")["max_target_len"] <= 512  # short targets for a tiny model
-    with pytest.raises(LagnbError, match="unknown preset"):
+    with pytest.raises(LagnbError, match="unknown profile"):
         dataset_params("nope")

@@ -15,7 +15,7 @@ def test_two_setup_commands_cpu_torch_first():
     main_job, tests = setup_commands()
     for cmd in (main_job, tests):
         assert cmd.index("pip install torch==2.13.0") < cmd.index("pip install -e")
-    assert main_job.endswith("lagnb pipeline --preset tiny")
+    assert main_job.endswith("lagnb pipeline --profile tiny")
 
 
 def test_ci_runs_the_readme_test_command():

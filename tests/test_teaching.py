@@ -225,11 +225,11 @@ def test_explain_orders_reasons_whole_term_first():
 
 
 def test_the_tours_pipeline_parameters_are_the_notebooks_own():
-    from lagnb.pipeline import PRESETS, notebook_parameters
+    from lagnb.pipeline import PROFILES, notebook_parameters
 
     declared = notebook_parameters("00_tour.ipynb")
-    assert "00_tour.ipynb" in PRESETS["tiny"]
-    for preset in PRESETS.values():
+    assert "00_tour.ipynb" in PROFILES["tiny"]
+    for preset in PROFILES.values():
         for name, value in preset.get("00_tour.ipynb", {}).items():
             assert name in declared
             assert type(value).__name__ == declared[name]["inferred_type_name"]

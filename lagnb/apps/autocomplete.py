@@ -322,7 +322,7 @@ def load_model_or_shipped(model_path: str | Path = "", device: str = "cpu") -> A
     a notebook whose training run has not happened still runs.  No progress bars."""
     from lagnb.apps.teaching import load_model
     from lagnb.ml.model import shipped_model_path
-    from lagnb.pipeline import resolve_path
+    from lagnb.paths import resolve_path
 
     path = resolve_path(model_path) if str(model_path) else shipped_model_path()
     if str(model_path) and not (path / "config.json").is_file():

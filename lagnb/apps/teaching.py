@@ -355,7 +355,7 @@ def load_model(model_path: str | Path = "") -> Any:
     from transformers.utils import logging as hf_logging
 
     from lagnb.ml.model import load_bundle, shipped_model_path
-    from lagnb.pipeline import repo_root
+    from lagnb.paths import repo_root
 
     path = Path(model_path).expanduser() if str(model_path) else shipped_model_path()
     if not path.is_absolute() and not path.exists():
