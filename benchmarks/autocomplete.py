@@ -30,9 +30,10 @@ import transformers
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lagnb.apps.autocomplete import complete, generate_terms, judge  # noqa: E402
+from lagnb.apps.autocomplete import complete, judge  # noqa: E402
+from lagnb.ml.generate import generate_terms  # noqa: E402
 from lagnb.ml.model import load_bundle, shipped_model_path  # noqa: E402
-from lagnb.physics.catalogue import BENCHMARKS  # noqa: E402
+from lagnb.physics import catalogue  # noqa: E402
 from lagnb.physics.engine import lagrangian  # noqa: E402
 
 CASES = ("sm_leptons_higgs", "2hdm", "sm")
@@ -63,7 +64,7 @@ def run(
     for n_threads in threads:
         torch.set_num_threads(n_threads)
         for name in CASES:
-            fields = BENCHMARKS[name].fields
+            fields = catalogue.get(name).fields
             terms = lagrangian(fields).term_tokens()
             partial = terms[:partial_terms]
             complete(bundle, fields, partial, max_terms=1, min_terms=1)  # warm-up
@@ -71,7 +72,7 @@ def run(
                 lambda f=fields, p=partial: complete(bundle, f, p, max_terms=1, min_terms=1),
                 repeat,
             )
-            full_s, full = median_time(
+            full_s, full = median_time(  # rejected suggestions are counted in .dropped
                 lambda f=fields, p=partial: complete(bundle, f, p, max_terms=max_terms), repeat
             )
             n_tokens = len(full.generated.split()) or 1
@@ -82,7 +83,9 @@ def run(
                 repeat,
             )
             judge_s, _ = median_time(
-                lambda f=fields, p=partial, s=full: judge(f, p, [x.tokens for x in s.suggestions]),
+                lambda f=fields, p=partial, s=full: judge(
+                    f, p, [x.tokens for x in (*s.suggestions, *s.dropped)]
+                ),
                 repeat,
             )
             row = dict(
@@ -99,6 +102,7 @@ def run(
                 unconstrained_s=free_s,
                 checks_s=judge_s,
                 valid_new=len(full.new_valid),
+                dropped_invalid=len(full.dropped),
             )
             rows.append(row)
             print(
@@ -106,7 +110,7 @@ def run(
                 f"({row['first_tokens']} tokens) | full {full_s:5.2f} s, {row['full_terms']} "
                 f"terms, {n_tokens} tokens, {row['ms_per_token']:.1f} ms/token | same tokens "
                 f"unconstrained {free_s:5.2f} s | checks {judge_s * 1000:5.0f} ms | "
-                f"valid & new {row['valid_new']}"
+                f"valid & new {row['valid_new']}, invalid dropped {row['dropped_invalid']}"
             )
     torch.set_num_threads(default_threads)
     return rows

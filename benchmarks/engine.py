@@ -43,19 +43,13 @@ from peer_basisgen import basisgen_counts, clear_basisgen_caches  # noqa: E402
 
 import lagnb.physics.contractions as contractions  # noqa: E402
 import lagnb.physics.counting as counting  # noqa: E402
+from lagnb.physics import catalogue  # noqa: E402
 from lagnb.physics.engine import lagrangian  # noqa: E402
 from lagnb.physics.fields import Field  # noqa: E402
 
 S, L, R = Field.scalar, Field.left, Field.right
 
-STANDARD_MODEL = [
-    L(3, 2, Fraction(1, 3), "Q"),
-    R(3, 1, Fraction(4, 3), "u"),
-    R(3, 1, Fraction(-2, 3), "d"),
-    L(1, 2, -1, "L"),
-    R(1, 1, -2, "e"),
-    S(1, 2, 1, "H"),
-]
+STANDARD_MODEL = list(catalogue.get("sm").fields)
 
 
 def random_content(seed: int, n: int) -> list[Field]:

@@ -1,6 +1,6 @@
 """Benchmark: dataset sampling throughput (Lagrangians per second), one process against all cores.
 
-For each configuration it builds a dataset with ``lagnb.data.dataset.build_dataset`` in a fresh
+For each configuration it builds a dataset with ``lagnb.data.build.build_dataset`` in a fresh
 temporary folder, once with ``workers=1`` and once with all cores, and reports
 
 * Lagrangians per second (accepted, in distribution + ood) and candidates per second (drawn);
@@ -10,8 +10,8 @@ temporary folder, once with ``workers=1`` and once with all cores, and reports
 * that both runs wrote identical data (the result must not depend on the worker count).
 
 Goal (issue 3): a dataset of the BART-L paper's size, 37K Lagrangians with up to six fields,
-in under 10 minutes on a 2-core machine.  ``--full`` runs exactly that (``paper`` preset
-parameters, all cores) and extrapolates nothing.
+in under 10 minutes on a 2-core machine.  ``--full`` runs exactly that (the ``paper``
+profile's parameters, all cores) and extrapolates nothing.
 
     python benchmarks/sampling.py                  # 3000 Lagrangians per configuration
     python benchmarks/sampling.py --n 5000 --json /tmp/sampling.json
@@ -33,13 +33,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lagnb.data.dataset import build_dataset, load_table, read_meta  # noqa: E402
+from lagnb.data.build import build_dataset  # noqa: E402
+from lagnb.data.reader import load_rows, read_meta  # noqa: E402
 
 CONFIGS: dict[str, dict[str, Any]] = {
-    # the paper preset's distribution: every representation, up to six fields
+    # the paper profile's distribution: every representation, up to six fields
     "paper-uniform": dict(strategy="uniform", max_fields=6, reps="default", max_target_len=2048),
     "paper-enriched": dict(strategy="enriched", max_fields=6, reps="default", max_target_len=2048),
-    # the tiny preset: BART-L representations, up to three fields, short targets
+    # the tiny profile: BART-L representations, up to three fields, short targets
     "tiny-enriched": dict(strategy="enriched", max_fields=3, reps="bart-l", max_target_len=512),
 }
 
@@ -95,7 +96,7 @@ def main() -> int:
                 for workers in sorted({1, cores}):
                     rows[workers] = run(params, workers, Path(tmp) / f"{name}-{workers}")
                     print(f"{name:15s} {rows[workers]}", flush=True)
-                tables = [load_table(Path(tmp) / f"{name}-{w}").to_pylist() for w in rows]
+                tables = [load_rows(Path(tmp) / f"{name}-{w}") for w in rows]
                 same = all(t == tables[0] for t in tables)
                 speedup = rows[cores]["lagrangians_per_s"] / rows[1]["lagrangians_per_s"]
                 print(

@@ -1,4 +1,4 @@
-"""Training and generation speed of a BART-L preset: tokens/s, peak memory, MFU, latency.
+"""Training and generation speed of a BART-L model size: tokens/s, peak memory, MFU, latency.
 
 Synthetic batches of fixed shape (random grammar tokens) isolate the model from data loading:
 each step is forward + backward + AdamW on ``batch`` pairs of ``src_len`` input and ``tgt_len``
@@ -8,8 +8,8 @@ with sdpa attention, and MFU = achieved FLOP/s / peak FLOP/s with the usual esti
 (12 · layers · d_model · L per token for self-attention, the decoder's cross-attention too).
 
     python benchmarks/training.py                          # tiny on CPU
-    python benchmarks/training.py --preset small --threads 1
-    python benchmarks/training.py --device cuda --preset base --batch 32   # on a GPU
+    python benchmarks/training.py --size small --threads 1
+    python benchmarks/training.py --device cuda --size base --batch 32   # on a GPU
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 
 import torch
 
-from lagnb.ml.model import PRESETS, build_model, count_parameters
+from lagnb.ml.model import SIZES, build_model, count_parameters
 from lagnb.ml.tokenizer import build_tokenizer
 
 
@@ -42,7 +42,7 @@ def train_flops_per_step(model, batch: int, src: int, tgt: int) -> float:
 
 
 def bench_train(args, tok, device) -> dict:
-    model = build_model(args.preset, tok, seed=0).to(device)
+    model = build_model(args.size, tok, seed=0).to(device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     g = torch.Generator().manual_seed(0)
@@ -66,7 +66,7 @@ def bench_train(args, tok, device) -> dict:
     step_s = statistics.median(times)
     tokens = args.batch * (args.src_len + args.tgt_len)
     out = {
-        "preset": args.preset,
+        "size": args.size,
         "device": str(device),
         "parameters_M": round(count_parameters(model) / 1e6, 2),
         "batch": args.batch,
@@ -89,7 +89,7 @@ def bench_train(args, tok, device) -> dict:
 
 @torch.no_grad()
 def bench_generate(args, tok, device) -> dict:
-    model = build_model(args.preset, tok, seed=0).to(device).eval()
+    model = build_model(args.size, tok, seed=0).to(device).eval()
     if device.type == "cuda":
         model = model.to(torch.bfloat16)
     ids = torch.randint(4, len(tok), (1, args.src_len), generator=torch.Generator().manual_seed(1))
@@ -117,7 +117,7 @@ def bench_generate(args, tok, device) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", default="tiny", choices=list(PRESETS))
+    p.add_argument("--size", default="tiny", choices=list(SIZES))
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--src-len", type=int, default=40)

@@ -1,21 +1,132 @@
-"""The ``lagnb`` command line.  Each subcommand is a thin wrapper over a package function."""
+"""The ``lagnb`` command line.  Each subcommand is a thin wrapper over a package function.
+
+Bad input never ends in a traceback: :func:`main` prints one line
+``lagnb <command>: error: <message>`` on stderr and returns 2 (1 from ``lagnb check`` when a
+term is invalid, 130 after Ctrl-C, 141 when stdout is closed early, as in ``… | head -1``).
+The engine's commands (``lagrangian``, ``check``) and every ``--help`` except ``train``'s run
+without importing torch.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from lagnb.errors import LagnbError
 
+DESCRIPTION = (
+    "lagnb: Lagrangians from fields and symmetries. Write the renormalizable Lagrangian of a "
+    "field list with the exact engine, check terms, sample datasets, train and run the BART "
+    "model, and run the project's notebooks. Fields are given as a BART-L token string, e.g. "
+    '"[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]". See "lagnb COMMAND --help" for each command.'
+)
+
+# exit codes of main(): bad input, Ctrl-C (128 + SIGINT), stdout closed (128 + SIGPIPE)
+EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 2, 130, 141
+RESUMABLE = {"train", "sample"}
+
+
+class UsageError(LagnbError):
+    """A command line argparse rejects (unknown option, missing or malformed argument)."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(f"{message} (see '{prog} --help')")
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block): raises :class:`UsageError`."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self.prog, message)
+
+
+def _int_at_least(low: int):
+    """An argparse type: an integer ≥ ``low`` (a count, a beam width, a token budget)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+_count = _int_at_least(1)
+_count0 = _int_at_least(0)
+
+
+def _float_at_least(low: float, strict: bool = False):
+    """An argparse type: a finite number ≥ ``low`` (> ``low`` with ``strict``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(
+                f"must be {'>' if strict else '>='} {low:g}, got {text}"
+            )
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
+
+
+def _parse_fields(text: str):
+    """The field list of a command line (a BART-L input string), checked before slow work."""
+    from lagnb.physics.fields import parse_fields
+
+    return parse_fields(text)
+
 
 def _add_lagrangian(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lagrangian", help="write the renormalizable Lagrangian of a field list")
+    p = sub.add_parser(
+        "lagrangian",
+        help="write the renormalizable Lagrangian of a field list",
+        description="Write the renormalizable Lagrangian of the field list FIELDS: by default a "
+        "table in Unicode (fields, then each term with its kind and coupling); --latex an "
+        "amsmath aligned environment, --json fields and terms, --tokens the BART-L string.",
+    )
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_const", dest="format", const="json")
-    fmt.add_argument("--latex", action="store_const", dest="format", const="latex")
-    fmt.add_argument("--tokens", action="store_const", dest="format", const="tokens")
+    fmt.add_argument(
+        "--json", action="store_const", dest="format", const="json", help="fields and terms"
+    )
+    fmt.add_argument(
+        "--latex",
+        action="store_const",
+        dest="format",
+        const="latex",
+        help="a LaTeX aligned environment, a few terms per line",
+    )
+    fmt.add_argument(
+        "--tokens", action="store_const", dest="format", const="tokens", help="BART-L tokens"
+    )
     p.add_argument("--no-hc", action="store_true", help="tokens: do not write out h.c. terms")
+    p.add_argument(
+        "--names",
+        help="field names, one per field in input order, comma-separated (LaTeX allowed), "
+        "e.g. Q,u,d,L,e,H; default phi_k for scalars, psi_k for fermions",
+    )
     p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
     p.set_defaults(run=_run_lagrangian, format="text")
 
@@ -24,15 +135,103 @@ def _run_lagrangian(args: argparse.Namespace) -> int:
     from lagnb.physics.engine import lagrangian
 
     lag = lagrangian(args.fields)
+    if args.names is not None:
+        try:
+            lag = lag.with_names(args.names.split(","))
+        except LagnbError as exc:
+            raise type(exc)(f"--names {args.names!r}: {str(exc).removeprefix('names: ')}") from None
     if args.format == "json":
         print(lag.json())
     elif args.format == "latex":
-        print(lag.latex())
+        print(lag.latex_aligned())
     elif args.format == "tokens":
         print(lag.tokens(hc=not args.no_hc))
     else:
-        print(lag.summary())
+        print(lag.to_text())
     return 0
+
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check",
+        help="check terms (BART-L tokens) against a field list: a verdict per term, with reasons",
+        description="Check each term against the field list FIELDS: gauge and Lorentz "
+        "invariance, renormalizability (mass dimension <= 4), that it does not vanish "
+        "identically, and which term of the engine's Lagrangian it is. A TERM argument or the "
+        "--file may hold several terms (each starts with + or -), e.g. a model's output. "
+        "Exit code 0 when every term is valid, 1 when some term is invalid or does not parse, "
+        "2 for bad input (fields, file).",
+    )
+    p.add_argument(
+        "--file",
+        help="read terms from this file ('-': stdin), one per line or a "
+        "whole Lagrangian token string",
+    )
+    p.add_argument("--json", action="store_true", help="the verdicts as JSON")
+    p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
+    p.add_argument(
+        "terms",
+        nargs="*",
+        metavar="TERM",
+        help="a term's tokens, e.g. \"+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 - 1 "
+        'DAGGER ID1 CONTRACTIONS SU2 ID0 ID1"',
+    )
+    p.set_defaults(run=_run_check)
+
+
+def _read_text(path: str) -> str:
+    """A user-named text file's contents (``-``: stdin); file errors name the path."""
+    if path == "-":
+        return sys.stdin.read()
+    from pathlib import Path
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise LagnbError(f"{path}: not a UTF-8 text file") from None
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    import json
+
+    from lagnb.physics.check import check_parsed
+    from lagnb.physics.terms import Lagrangian
+    from lagnb.physics.tokens import split_terms
+
+    fields = _parse_fields(args.fields)
+    texts = list(args.terms)
+    if args.file is not None:
+        texts.append(_read_text(args.file))
+    terms = [t for text in texts for t in split_terms(text)]
+    if not terms:
+        where = "no terms given"
+        if args.file is not None:
+            where = f"{'stdin' if args.file == '-' else args.file} holds no terms"
+        raise LagnbError(f"{where}: give terms as TERM arguments or with --file PATH")
+    checks = [check_parsed(fields, t) for t in terms]
+    if args.json:
+        out = {
+            "fields": Lagrangian(fields, ()).to_json()["fields"],
+            "valid": all(c.valid for c in checks),
+            "terms": [{"tokens": t, **c.to_json()} for t, c in zip(terms, checks)],
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        for k, (t, c) in enumerate(zip(terms, checks), 1):
+            print(f"term {k}: {c.status}: {t}")
+            print(f"  {c.explain()}")
+        counts = {s: sum(c.status == s for c in checks) for s in ("valid", "invalid", "malformed")}
+        print(f"{len(checks)} term(s): " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 0 if all(c.valid for c in checks) else 1
+
+
+class _RenamedOption(argparse.Action):
+    """An option's old name, hidden from --help: stores into the new one with a note."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        new = "--" + self.dest.replace("_", "-")
+        print(f"{parser.prog}: {option_string} is deprecated, use {new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
@@ -55,14 +254,23 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
     from lagnb.ml.train import TrainConfig
 
     skip = {"data", "out", "model_overrides", "keep_checkpoint"}
+    # the command line's number types: integers are counts (≥ 1) unless listed here
+    special = {
+        "seed": int,
+        "warmup": _count0,
+        "clip": _float_at_least(0.0),  # 0: no gradient clipping
+        "weight_decay": _float_at_least(0.0),
+        "lr": _float_at_least(0.0, strict=True),
+        "min_lr_ratio": _fraction,
+    }
     for f in dc_fields(TrainConfig):
         if f.name in skip:
             continue
-        typ = {"int": int, "float": float, "str": str}
+        typ = {"int": _count, "float": _float_at_least(0.0), "str": str}
         base = str(f.type).split(" |")[0]
         p.add_argument(
             "--" + f.name.replace("_", "-"),
-            type=typ.get(base, str),
+            type=special.get(f.name, typ.get(base, str)),
             default=f.default,
             help=f"(default: {f.default})",
         )
@@ -72,8 +280,15 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         action="store_false",
         help="delete OUT/checkpoint after a finished run (keeps only the model)",
     )
-    p.add_argument("--stop-after", type=int, default=None, help="stop (resumable) after N steps")
+    p.add_argument("--stop-after", type=_count, default=None, help="stop (resumable) after N steps")
     p.add_argument("--fresh", action="store_true", help="delete OUT/checkpoint, start over")
+    p.add_argument(  # --size was called --preset
+        "--preset",
+        dest="size",
+        action=_RenamedOption,
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -94,11 +309,27 @@ def _add_complete(sub: argparse._SubParsersAction) -> None:
         "complete", help="let the model propose the terms missing from a partial Lagrangian"
     )
     p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
-    p.add_argument("--partial", default="", help="the terms present (BART-L tokens)")
+    p.add_argument(
+        "--partial",
+        default="",
+        help="the terms present (BART-L tokens); each gets the term checker's verdict",
+    )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    p.add_argument("--max-terms", type=int, default=None, help="propose at most this many")
-    p.add_argument("--max-new-tokens", type=int, default=None)
+    p.add_argument("--max-terms", type=_count, default=None, help="propose at most this many")
+    p.add_argument(
+        "--min-terms",
+        type=_count0,
+        default=0,
+        help="propose at least this many (grammar-constrained decoding only; default 0)",
+    )
+    p.add_argument("--max-new-tokens", type=_count, default=None)
     p.add_argument("--unconstrained", action="store_true", help="no grammar constraint")
+    p.add_argument(
+        "--show-rejected",
+        action="store_true",
+        help="also list the suggestions the term checker rejects, marked invalid, after the "
+        "others (default: they are dropped and counted)",
+    )
     p.add_argument(
         "--keep-order",
         action="store_true",
@@ -106,7 +337,7 @@ def _add_complete(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=_count,
         default=1,
         help="CPU threads while decoding (default 1: fastest for small models)",
     )
@@ -117,19 +348,25 @@ def _add_complete(sub: argparse._SubParsersAction) -> None:
 def _run_complete(args: argparse.Namespace) -> int:
     import json
 
-    from lagnb.apps.autocomplete import complete, torch_threads
+    # bad fields or a partial term that does not parse fail before the model loads (seconds)
+    from lagnb.apps.autocomplete import complete_parsed, partial_terms, torch_threads
+
+    fields = _parse_fields(args.fields)
+    partial_terms(fields, args.partial)
     from lagnb.ml.model import load_bundle, shipped_model_path
 
     bundle = load_bundle(args.model or shipped_model_path())
     with torch_threads(args.threads):
-        result = complete(
+        result = complete_parsed(
             bundle,
-            args.fields,
+            fields,
             args.partial,
             max_terms=args.max_terms,
             max_new_tokens=args.max_new_tokens,
             constrained=not args.unconstrained,
             reorder=not args.keep_order,
+            min_terms=args.min_terms,
+            show_rejected=args.show_rejected,
         )
     print(json.dumps(result.to_json(), indent=2) if args.json else result.summary())
     return 0
@@ -139,10 +376,10 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="write a Lagrangian with a trained model")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--json", action="store_true", help="terms as JSON with check results")
-    p.add_argument("--beams", type=int, default=1, help="beam width (1 = greedy)")
+    p.add_argument("--beams", type=_count, default=1, help="beam width (1 = greedy)")
     p.add_argument("--constrained", action="store_true", help="grammar-constrained decoding")
     p.add_argument("--prefix", default=None, help="partial Lagrangian forced as the start")
-    p.add_argument("--max-new-tokens", type=int, default=None)
+    p.add_argument("--max-new-tokens", type=_count, default=None)
     p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
     p.set_defaults(run=_run_generate)
 
@@ -150,6 +387,7 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 def _run_generate(args: argparse.Namespace) -> int:
     import json
 
+    _parse_fields(args.fields)  # bad or empty fields fail before the model loads (seconds)
     from lagnb.ml.generate import generate, prediction_json
     from lagnb.ml.model import load_bundle, shipped_model_path
 
@@ -174,9 +412,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--data", default=None, help="dataset folder (splits test, ood)")
     p.add_argument("--splits", nargs="+", default=["test", "ood"])
-    p.add_argument("--max-examples", type=int, default=None, help="per split")
+    p.add_argument("--max-examples", type=_count, default=None, help="per split")
     p.add_argument("--no-benchmarks", dest="benchmarks", action="store_false")
-    p.add_argument("--beams", type=int, default=1)
+    p.add_argument("--beams", type=_count, default=1)
     p.add_argument("--constrained", action="store_true")
     p.add_argument(
         "--no-check", dest="check", action="store_false", help="skip the term checker (validity)"
@@ -262,7 +500,7 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
         "fractions. An interrupted run resumes when called again with the same parameters.",
     )
     p.add_argument("--out", required=True, help="dataset folder")
-    p.add_argument("--n", type=int, default=1000, help="in-distribution Lagrangians")
+    p.add_argument("--n", type=_count, default=1000, help="in-distribution Lagrangians")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strategy", choices=["uniform", "enriched"], default="uniform")
     p.add_argument(
@@ -272,32 +510,34 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
         metavar="FEATURE=FRAC",
         help="enriched: minimum fraction of a feature (repeatable; default targets if none)",
     )
-    p.add_argument("--min-fields", type=int, default=1)
-    p.add_argument("--max-fields", type=int, default=6)
+    p.add_argument("--min-fields", type=_count, default=1)
+    p.add_argument("--max-fields", type=_count, default=6)
     p.add_argument("--reps", default="default", help="default | uniform | bart-l")
     p.add_argument("--su3", type=_weights_arg, help='SU(3) reps, e.g. "1,3,-3" or "1:4,3:1"')
     p.add_argument("--su2", type=_weights_arg, help='SU(2) reps, e.g. "1,2,3"')
     p.add_argument("--spins", type=_weights_arg, help='e.g. "scalar:2,left:1,right:1"')
     p.add_argument("--hypercharges", type=_weights_arg, help='e.g. "0,1/3,-1/3,1,-1"')
-    p.add_argument("--p-scalars-only", type=float, default=0.3)
-    p.add_argument("--max-target-len", type=int, default=2048, help="0: no limit")
+    p.add_argument("--p-scalars-only", type=_fraction, default=0.3)
+    p.add_argument("--max-target-len", type=_count0, default=2048, help="0: no limit")
     p.add_argument("--no-shuffle", action="store_true", help="fields in canonical order")
-    p.add_argument("--valid-fraction", type=float, default=0.05)
-    p.add_argument("--test-fraction", type=float, default=0.05)
-    p.add_argument("--n-ood", type=int, default=None, help="ood split size (default 5%% of n)")
-    p.add_argument("--ood-min-fields", type=int, default=None)
-    p.add_argument("--ood-max-fields", type=int, default=None)
-    p.add_argument("--shard-size", type=int, default=1024)
-    p.add_argument("--max-candidates", type=int, default=None)
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--max-shards", type=int, default=None, help="stop after this many shards")
+    p.add_argument("--valid-fraction", type=_fraction, default=0.05)
+    p.add_argument("--test-fraction", type=_fraction, default=0.05)
+    p.add_argument("--n-ood", type=_count0, default=None, help="ood split size (default 5%% of n)")
+    p.add_argument("--ood-min-fields", type=_count, default=None)
+    p.add_argument("--ood-max-fields", type=_count, default=None)
+    p.add_argument("--shard-size", type=_count, default=1024)
+    p.add_argument("--max-candidates", type=_count, default=None)
+    p.add_argument("--workers", type=_count, default=None, help="processes (default: all cores)")
+    p.add_argument("--max-shards", type=_count, default=None, help="stop after this many shards")
     p.add_argument("--overwrite", action="store_true", help="replace a different dataset")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_run_sample)
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-    from lagnb.data.dataset import build_dataset, read_meta, sample_summary
+    from lagnb.data.build import build_dataset
+    from lagnb.data.reader import read_meta
+    from lagnb.data.stats import sample_summary
 
     params = {
         "n": args.n,
@@ -347,19 +587,21 @@ def _add_import_csv(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("csv", help="local CSV file")
     p.add_argument("--out", required=True, help="dataset folder")
-    p.add_argument("--valid-fraction", type=float, default=0.05)
+    p.add_argument("--valid-fraction", type=_fraction, default=0.05)
     p.add_argument("--eval-split", choices=["valid", "test"], default="test")
     p.add_argument("--keep-duplicates", action="store_true")
-    p.add_argument("--max-rows", type=int, default=None)
+    p.add_argument("--max-rows", type=_count, default=None)
     p.add_argument("--skip-bad-rows", action="store_true")
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--workers", type=_count, default=None)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_run_import_csv)
 
 
 def _run_import_csv(args: argparse.Namespace) -> int:
-    from lagnb.data.dataset import import_bart_l_csv, read_meta, sample_summary
+    from lagnb.data.importing import import_bart_l_csv
+    from lagnb.data.reader import read_meta
+    from lagnb.data.stats import sample_summary
 
     out = import_bart_l_csv(
         args.csv,
@@ -392,8 +634,8 @@ def _add_stats(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_stats(args: argparse.Namespace) -> int:
-    from lagnb.data.dataset import read_meta, sample_summary
-    from lagnb.data.stats import length_summary, load_frame, plot_overview
+    from lagnb.data.reader import load_frame, read_meta
+    from lagnb.data.stats import length_summary, plot_overview, sample_summary
 
     meta = read_meta(args.data)
     print(sample_summary(meta))
@@ -491,6 +733,7 @@ def _run_pipeline(args: argparse.Namespace) -> int:
 # Subcommands register here, one function each (keep this list in the order of the README).
 SUBCOMMANDS = [
     _add_lagrangian,
+    _add_check,
     _add_train,
     _add_generate,
     _add_evaluate,
@@ -504,9 +747,10 @@ SUBCOMMANDS = [
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; with ``command`` given, only that subcommand's costly options are built."""
-    parser = argparse.ArgumentParser(prog="lagnb", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    """The parser.  The train options come from ``TrainConfig``, whose module imports torch
+    (seconds): they are built only for ``command == "train"`` or when ``command`` is None."""
+    parser = _Parser(prog="lagnb", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
     for add in SUBCOMMANDS:
         if add is _add_train:
             _add_train(sub, full=command in (None, "train"))
@@ -515,15 +759,73 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _is_option(arg: str) -> bool:
+    """argparse's rule: ``-x`` is an option, ``- FIELD …`` (with a space) a term."""
+    return arg.startswith("-") and " " not in arg and arg != "-"
+
+
+def _os_message(exc: OSError) -> str:
+    """One line for a file error, naming the path (``exc.filename``) when there is one."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    where = f"{exc.filename!s}" + (f" -> {exc.filename2!s}" if exc.filename2 else "")
+    return f"{where}: {reason}"
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that the interpreter's final flush
+    does not fail again (the recipe of the Python docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (e.g. captured in tests)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``lagnb`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Bad input (a :class:`LagnbError` or a file error) prints one line on stderr and returns
+    2; bugs still raise with their traceback.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(command).parse_args(argv)
+    prog, name = "lagnb", None
     try:
-        return int(args.run(args) or 0)
+        # with no command ('lagnb --help') the train options are not needed: skip torch
+        parser = build_parser(command or "")
+        try:
+            args, extra = parser.parse_known_args(argv)
+        except SystemExit as exc:  # --help
+            return exc.code if isinstance(exc.code, int) else 0
+        name = args.command
+        prog = f"lagnb {name}"
+        if extra and name == "check" and not any(_is_option(a) for a in extra):
+            args.terms += extra  # terms after an option: lagnb check FIELDS --json TERM
+        elif extra:
+            if name == "check":
+                extra = [a for a in extra if _is_option(a)]
+            raise UsageError(prog, f"unrecognized arguments: {' '.join(extra)}")
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed stdout fails here, inside the handlers below
+        return code
+    except UsageError as exc:
+        print(f"{exc.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except LagnbError as exc:
-        print(f"lagnb {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        print(f"{prog}: error: {_os_message(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        again = " (run the same command again to resume)" if name in RESUMABLE else ""
+        print(f"{prog}: interrupted{again}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "02_training.ipynb": {
             "data_dir": "runs/tiny/data",
             "out_dir": "runs/tiny/model",
-            "preset": "tiny",
+            "size": "tiny",
             "steps": 300,
             "seed": 0,
             "fresh": True,
@@ -86,7 +86,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "02_training.ipynb": {
             "data_dir": "runs/small/data",
             "out_dir": "runs/small/model",
-            "preset": "small",
+            "size": "small",
             "steps": 3000,
             "seed": 0,
             "fresh": False,
@@ -116,7 +116,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "02_training.ipynb": {
             "data_dir": "runs/paper/data",
             "out_dir": "runs/paper/model",
-            "preset": "large",
+            "size": "large",
             "steps": 20000,
             "seed": 0,
             "fresh": False,
@@ -138,7 +138,7 @@ six fields)."""
 
 def dataset_params(profile: str = "tiny") -> dict[str, Any]:
     """The sampling parameters of a profile's dataset (notebook 01's parameters without the
-    folder and display options), for ``lagnb.data.dataset.ensure_dataset(dir, **params)`` in
+    folder and display options), for ``lagnb.data.build.ensure_dataset(dir, **params)`` in
     notebooks that must build the data themselves when run alone."""
     if profile not in PROFILES:
         raise LagnbError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
@@ -166,9 +166,15 @@ def find_notebook(notebook: str | os.PathLike) -> Path:
 def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]]:
     """The parameters a notebook declares (papermill's inspection of its ``parameters`` cell):
     name → {"inferred_type_name", "default", "help"}."""
+    import nbformat
     import papermill as pm
 
-    return dict(pm.inspect_notebook(str(find_notebook(notebook))))
+    path = find_notebook(notebook)
+    try:
+        return dict(pm.inspect_notebook(str(path)))
+    except (ValueError, nbformat.ValidationError) as exc:  # not JSON, not UTF-8, not a notebook
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LagnbError(f"{path}: not a readable Jupyter notebook ({why})") from None
 
 
 def parse_value(text: str) -> Any:
@@ -305,6 +311,9 @@ def run_pipeline(
     if only:
         prefixes = tuple(only)
         names = [n for n in names if n.startswith(prefixes)]
+        if not names:
+            known = ", ".join(notebooks_in_order(profile))
+            raise LagnbError(f"only={list(prefixes)} matches none of the notebooks ({known})")
     folder = resolve_path(run_dir) if run_dir else repo_root() / "runs" / profile
     done: list[Path] = []
     for name in names:

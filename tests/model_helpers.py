@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from lagnb.data.features import features
+from lagnb.data.reader import FORMAT_VERSION, part_path
+from lagnb.data.sampling import content_key
+from lagnb.data.writer import write_json, write_rows
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
 
@@ -44,15 +45,19 @@ def row(fields: list[Field]) -> dict:
         "input": lag.input_tokens(),
         "target": target,
         "n_fields": len(fields),
+        "n_scalars": sum(f.is_scalar for f in fields),
         "n_terms": len(lag.term_tokens()),
         "input_len": len(lag.input_tokens().split()),
         "target_len": len(target.split()),
-        "has_fermion": any(f.is_fermion for f in fields),
+        "content_key": content_key(fields),
+        **features(lag).as_columns(),
+        "proposal": "test",
     }
 
 
 def write_dataset(root: Path) -> Path:
-    """Train = all field lists (twice), valid/test = a few, ood = a three-field list."""
+    """A complete dataset (lagnb.data.reader's layout): train = all field lists (twice),
+    valid/test = a few, ood = a three-field list."""
     rows = [row(f) for f in FIELD_LISTS]
     splits = {
         "train": rows * 2,
@@ -61,6 +66,7 @@ def write_dataset(root: Path) -> Path:
         "ood": [row([Field.scalar(1, 2, 1), Field.left(1, 2, -1), Field.right(1, 1, -2)])],
     }
     for split, rs in splits.items():
-        (root / split).mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rs), root / split / "part-00000.parquet")
+        write_rows(part_path(root, split, 0), rs)
+    counts = {split: len(rs) for split, rs in splits.items()}
+    write_json(root / "meta.json", {"format": FORMAT_VERSION, "kind": "test", "counts": counts})
     return root

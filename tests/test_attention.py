@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 
 from lagnb.errors import LagnbError
 from lagnb.ml import attention as att
+from lagnb.ml import embeddings as emb
 from lagnb.ml.model import Bundle, build_model
 from lagnb.ml.tokenizer import build_tokenizer
 from lagnb.physics.engine import lagrangian
@@ -160,12 +161,12 @@ def test_pca_recovers_a_dominant_direction():
     rng = np.random.default_rng(0)
     direction = np.array([3.0, 4.0, 0.0, 0.0]) / 5
     x = rng.normal(size=(200, 1)) * 10 * direction + rng.normal(size=(200, 4)) * 0.1
-    p = att.pca(x, 2)
+    p = emb.pca(x, 2)
     assert abs(p.components[0] @ direction) == pytest.approx(1, abs=1e-3)
     assert p.explained[0] > 0.99
     np.testing.assert_allclose(p.transform(x), p.coords)
     with pytest.raises(LagnbError, match="at least two"):
-        att.pca(np.zeros((1, 3)))
+        emb.pca(np.zeros((1, 3)))
 
 
 def test_silhouette_separates_clusters_from_noise():
@@ -173,14 +174,14 @@ def test_silhouette_separates_clusters_from_noise():
     labels = ["a"] * 30 + ["b"] * 30
     tight = np.vstack([rng.normal(0, 0.1, (30, 3)), rng.normal(5, 0.1, (30, 3))])
     mixed = rng.normal(0, 1, (60, 3))
-    assert att.silhouette(tight, labels) > 0.9
-    assert abs(att.silhouette(mixed, labels)) < 0.2
+    assert emb.silhouette(tight, labels) > 0.9
+    assert abs(emb.silhouette(mixed, labels)) < 0.2
     with pytest.raises(LagnbError):
-        att.silhouette(tight, ["a"] * 60)
+        emb.silhouette(tight, ["a"] * 60)
 
 
 def test_pair_direction_finds_a_planted_conjugation_axis():
-    fields = att.single_fields(su2=(1, 2))
+    fields = emb.single_fields(su2=(1, 2))
     rng = np.random.default_rng(2)
     axis = rng.normal(size=16)
     axis /= np.linalg.norm(axis)
@@ -189,45 +190,45 @@ def test_pair_direction_finds_a_planted_conjugation_axis():
         rng.normal(0, 0.05, (len(fields), 16))
         + np.array([np.sign(f.su3) * (abs(f.su3) == 3) for f in fields])[:, None] * axis
     )
-    d = att.pair_direction(x, fields, "3 → 3̄")
+    d = emb.pair_direction(x, fields, "3 → 3̄")
     assert d.pairs == len([f for f in fields if f.su3 == 3])
     assert d.consistency > 0.95 and abs(d.direction @ axis) > 0.99
-    conj = att.pair_direction(x, fields, "conjugation")
+    conj = emb.pair_direction(x, fields, "conjugation")
     assert all(fields[b] == fields[a].conjugate() for a, b in conj.pairs_index)
     assert len({frozenset(p) for p in conj.pairs_index}) == conj.pairs  # each pair once
     with pytest.raises(LagnbError, match="no Y → −Y pairs"):
-        att.pair_direction(x[:1], fields[:1], "Y → −Y")
+        emb.pair_direction(x[:1], fields[:1], "Y → −Y")
 
 
 def test_single_field_grid_is_closed_under_conjugation():
-    fields = att.single_fields()
-    assert len(fields) == 3 * 3 * 3 * len(att.HYPERCHARGES)
+    fields = emb.single_fields()
+    assert len(fields) == 3 * 3 * 3 * len(emb.HYPERCHARGES)
     assert {f.conjugate() for f in fields} == set(fields)
 
 
 def test_field_representations_and_scores(bundle, tmp_path):
-    fields = att.single_fields(su2=(1, 2), hypercharges=(Fraction(-1), Fraction(0), Fraction(1)))
+    fields = emb.single_fields(su2=(1, 2), hypercharges=(Fraction(-1), Fraction(0), Fraction(1)))
     for how in ("encoder_first", "encoder_mean", "embedding_mean"):
-        x = att.field_representations(bundle, fields, how, batch_size=7)
+        x = emb.field_representations(bundle, fields, how, batch_size=7)
         assert x.shape == (len(fields), bundle.model.config.d_model)
-    first = att.field_representations(bundle, fields[:1])
-    np.testing.assert_allclose(first[0], att.field_representations(bundle, fields)[0], atol=1e-5)
-    scores = att.cluster_scores(x, fields)
+    first = emb.field_representations(bundle, fields[:1])
+    np.testing.assert_allclose(first[0], emb.field_representations(bundle, fields)[0], atol=1e-5)
+    scores = emb.cluster_scores(x, fields)
     assert set(scores) == {"spin/helicity", "SU(3)", "SU(2)", "hypercharge sign"}
     assert all(-1 <= v <= 1 for v in scores.values())
-    fig = att.plot_field_pca(att.pca(x), fields)
+    fig = emb.plot_field_pca(emb.pca(x), fields)
     fig.savefig(tmp_path / "f.png", dpi=40)
-    fig = att.plot_field_pca(att.pca(x), fields, pairing="Y → −Y", attributes=["SU(3)"])
+    fig = emb.plot_field_pca(emb.pca(x), fields, pairing="Y → −Y", attributes=["SU(3)"])
     assert len(fig.axes) == 1
     with pytest.raises(LagnbError, match="unknown attribute 'colour'"):
-        att.plot_field_pca(att.pca(x), fields, attributes=["colour"])
+        emb.plot_field_pca(emb.pca(x), fields, attributes=["colour"])
     with pytest.raises(LagnbError, match="how must be"):
-        att.field_representations(bundle, fields, "cls")
+        emb.field_representations(bundle, fields, "cls")
 
 
 def test_token_embedding_pca(bundle, tmp_path):
-    tokens, proj = att.token_embedding_pca(bundle)
+    tokens, proj = emb.token_embedding_pca(bundle)
     assert len(tokens) == 37 and "[PAD]" not in tokens
     assert proj.coords.shape == (37, 2)
-    assert att.token_class("ID3") == "label" and att.token_class("FIELD") == "keyword"
-    att.plot_token_embeddings(tokens, proj).savefig(tmp_path / "t.png", dpi=40)
+    assert emb.token_class("ID3") == "label" and emb.token_class("FIELD") == "keyword"
+    emb.plot_token_embeddings(tokens, proj).savefig(tmp_path / "t.png", dpi=40)

@@ -8,9 +8,9 @@ from conftest import sm_fields
 
 from lagnb.apps.autocomplete import (
     Completion,
+    assess,
     complete,
     engine_terms,
-    generate_terms,
     judge,
     load_model_or_shipped,
     missing_terms,
@@ -20,14 +20,20 @@ from lagnb.apps.autocomplete import (
 )
 from lagnb.cli import main
 from lagnb.errors import LagnbError, TokenError
+from lagnb.ml.generate import generate_terms
 from lagnb.ml.model import build_model, load_bundle, save_bundle
 from lagnb.ml.tokenizer import build_tokenizer
 from lagnb.physics.check import check_term
 from lagnb.physics.engine import lagrangian
+from lagnb.physics.fields import fields_tokens
 from lagnb.physics.grammar import Grammar
 from lagnb.physics.tokens import parse_term
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
+# H H with an ε: total hypercharge 1 + 1 = 2, not 0 (and ε(HH) would vanish anyway)
+WRONG_HYPERCHARGE = (
+    "+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 1 ID1 CONTRACTIONS SU2 ID0 ID1"
+)
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +119,27 @@ def test_judge_statuses_and_duplicates():
     assert "vanishes" in out[3].reason
     assert "hypercharges add up to 1" in out[4].reason
     assert out[5].latex is None and "does not parse" in out[5].reason
-    assert out[1].engine_term == (2, False) or out[1].engine_term is not None
+    # token term 2 is the SM's second Yukawa: the first Yukawa and its h.c. come before it
+    assert [t.kind for t in lagrangian(fs).terms[:2]] == ["yukawa", "yukawa"]
+    assert out[1].engine_term == (1, False)
+
+
+def test_judge_lists_rejected_candidates_last_and_counts_duplicates_among_the_rest():
+    fs = sm_fields()
+    terms = lagrangian(fs).term_tokens()
+    charge_1 = "+ FIELD SPIN 0 SU2 2 U1 1 ID0 CONTRACTIONS"
+    out = judge(fs, [terms[0]], [charge_1, terms[2], charge_1, relabel(terms[2]), terms[4]])
+    assert [s.tokens for s in out] == [
+        terms[2],
+        relabel(terms[2]),
+        terms[4],
+        charge_1,
+        charge_1,
+    ]
+    assert [s.status for s in out] == ["valid", "duplicate", "valid", "invalid", "invalid"]
+    # positions count over the partial term, then the suggestions in the order returned
+    assert out[1].duplicate_of == 1 and out[1].reason.endswith("as suggestion 1.")
+    assert [s.rejected for s in out] == [False, False, False, True, True]
 
 
 def test_duplicate_by_operator_not_only_by_tokens():
@@ -124,6 +150,61 @@ def test_duplicate_by_operator_not_only_by_tokens():
     (s,) = judge(fs, [mass], [swapped])
     assert s.status == "duplicate"
     assert "same operator" in s.reason
+
+
+def test_assess_gives_the_checker_verdict_on_each_partial_term():
+    fs = lagrangian(HIGGS).fields
+    quartic, kinetic, *_, mass = lagrangian(HIGGS).term_tokens()
+    c = assess(fs, [mass, WRONG_HYPERCHARGE], [])
+    assert c.partial == (mass, WRONG_HYPERCHARGE)  # two scalars: both in the mass section
+    assert [pc.status for pc in c.partial_checks] == ["valid", "invalid"]
+    assert c.invalid_partial == [1]
+    assert "hypercharges add up to 2, not 0" in c.partial_checks[1].explain()
+    text = c.summary()
+    assert "2 partial terms, 1 rejected by the term checker" in text
+    assert "Invalid: U(1) hypercharges add up to 2, not 0." in text
+    out = c.to_json()
+    assert [pc["status"] for pc in out["partial_checks"]] == ["valid", "invalid"]
+    assert "hypercharges add up to 2" in out["partial_checks"][1]["explanation"]
+    # the wrong term covers no engine term: 4 of the 5 are missing (all but the mass)
+    assert len(c.missing_before) == 4
+    assert "all valid" in assess(fs, [quartic, kinetic], []).summary()
+
+
+def test_assess_drops_rejected_suggestions_unless_asked():
+    fs = lagrangian(HIGGS).fields
+    quartic, kinetic, _w, _b, mass = lagrangian(HIGGS).term_tokens()
+    sigma_on_scalar = (  # σ̄ between scalars: no Lorentz invariant
+        "+ FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID0 SIGMA_BAR ID1 DERIVATIVE SU2 U1 ID2 "
+        "FIELD SPIN 0 SU2 2 U1 1 ID3 CONTRACTIONS LORENTZ ID1 ID2 SU2 ID0 ID3"
+    )
+    candidates = [sigma_on_scalar, WRONG_HYPERCHARGE, quartic, mass, kinetic]
+    c = assess(fs, [mass], candidates)
+    assert [s.tokens for s in c.suggestions] == [quartic, mass, kinetic]
+    assert [s.status for s in c.suggestions] == ["valid", "duplicate", "valid"]
+    assert [s.tokens for s in c.dropped] == [sigma_on_scalar, WRONG_HYPERCHARGE]
+    assert all(s.status == "invalid" for s in c.dropped)
+    assert "3 suggestions (2 valid and new); 2 invalid suggestions dropped" in c.summary()
+    assert c.to_json()["dropped"] == 2 and len(c.to_json()["suggestions"]) == 3
+    assert len(c.missing_after) == 5 - 3  # mass given; quartic and kinetic supplied
+    shown = assess(fs, [mass], candidates, show_rejected=True)
+    assert [s.status for s in shown.suggestions] == [
+        "valid",
+        "duplicate",
+        "valid",
+        "invalid",
+        "invalid",
+    ]
+    assert shown.dropped == () and "dropped" not in shown.summary()
+    assert shown.missing_after == c.missing_after
+    # only valid, new suggestions can join the Lagrangian
+    assert c.terms() == [mass, quartic, kinetic]
+    with pytest.raises(LagnbError, match="suggestion 2 cannot be accepted: Duplicate"):
+        c.terms([0, 1])
+    with pytest.raises(LagnbError, match="suggestion 4 cannot be accepted: Invalid"):
+        shown.terms([3])
+    with pytest.raises(LagnbError, match="suggestion 9 does not exist"):
+        c.terms([8])
 
 
 def test_term_latex_of_engine_and_broken_terms():
@@ -147,9 +228,9 @@ def test_constrained_completion_parses_and_respects_limits(bundle):
     c = complete(bundle, fs, partial, max_terms=2, min_terms=1, max_new_tokens=600)
     assert isinstance(c, Completion)
     assert c.partial == tuple(partial)
-    assert 1 <= len(c.suggestions) <= 2
+    assert 1 <= len(c.suggestions) + len(c.dropped) <= 2
     grammar = Grammar(fs)
-    for s in c.suggestions:
+    for s in (*c.suggestions, *c.dropped):
         assert s.status in ("valid", "invalid", "duplicate")  # never malformed
         parse_term(fs, s.tokens)
         assert grammar.accepts_term(s.tokens)
@@ -159,6 +240,22 @@ def test_constrained_completion_parses_and_respects_limits(bundle):
     assert c.tokens([]) == " ".join(partial)
     assert json.loads(json.dumps(c.to_json()))["partial"] == partial
     assert "suggestions" in c.summary()
+
+
+def test_rejected_suggestions_are_dropped_unless_asked(bundle):
+    fs = sm_fields()
+    partial = lagrangian(fs).term_tokens()[:3]
+    kw = dict(max_terms=3, min_terms=3, max_new_tokens=900)
+    shown = complete(bundle, fs, partial, show_rejected=True, **kw)
+    c = complete(bundle, fs, partial, **kw)
+    assert any(s.rejected for s in shown.suggestions)  # an untrained model writes invalid terms
+    assert shown.dropped == ()
+    rejected = [s.rejected for s in shown.suggestions]
+    assert rejected == sorted(rejected)  # rejected ones last
+    assert c.suggestions == tuple(s for s in shown.suggestions if not s.rejected)
+    assert c.dropped == tuple(s for s in shown.suggestions if s.rejected)
+    n = len(c.dropped)
+    assert f"{n} invalid suggestion{'' if n == 1 else 's'} dropped" in c.summary()
 
 
 def test_beam_search_is_constrained_too(bundle):
@@ -171,6 +268,7 @@ def test_beam_search_is_constrained_too(bundle):
         min_terms=1,
         num_beams=3,
         max_new_tokens=300,
+        show_rejected=True,
     )
     assert len(c.suggestions) == 1
     assert Grammar(fs).accepts_term(c.suggestions[0].tokens)
@@ -202,6 +300,7 @@ def test_unconstrained_completion_is_checked_as_written(bundle):
         constrained=False,
         max_terms=3,
         max_new_tokens=120,
+        show_rejected=True,
     )
     assert len(c.suggestions) <= 3
     assert c.truncated or c.generated.split()[-1] != "+"
@@ -239,8 +338,47 @@ def test_cli_complete_json(model_dir, capsys):
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["partial"] == [mass]
+    assert [c["status"] for c in out["partial_checks"]] == ["valid"]
     assert len(out["missing_before"]) == 4
-    assert len(out["suggestions"]) <= 1
+    assert len(out["suggestions"]) + out["dropped"] <= 1
+
+
+def test_cli_complete_gives_the_verdict_on_the_users_terms(model_dir, capsys):
+    rc = main(["complete", "--model", str(model_dir), HIGGS, "--partial", WRONG_HYPERCHARGE])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "1 partial term, 1 rejected by the term checker" in out
+    assert "invalid" in out.splitlines()[1]
+    assert "Invalid: U(1) hypercharges add up to 2, not 0." in out
+
+
+def test_cli_complete_show_rejected(model_dir, capsys):
+    fs = sm_fields()
+    args = [
+        "complete",
+        "--model",
+        str(model_dir),
+        fields_tokens(fs),
+        "--partial",
+        " ".join(lagrangian(fs).term_tokens()[:3]),
+        "--min-terms",
+        "3",
+        "--max-terms",
+        "3",
+        "--max-new-tokens",
+        "900",
+        "--json",
+    ]
+    assert main(args) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main([*args, "--show-rejected"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    kept = [s for s in shown["suggestions"] if s["status"] in ("valid", "duplicate")]
+    assert default["suggestions"] == kept
+    assert default["dropped"] == len(shown["suggestions"]) - len(kept) > 0
+    assert shown["dropped"] == 0
+    statuses = [s["status"] for s in shown["suggestions"]]
+    assert statuses[len(kept) :] == ["invalid"] * default["dropped"]
 
 
 def test_cli_complete_errors(model_dir, tmp_path, capsys):
@@ -249,6 +387,10 @@ def test_cli_complete_errors(model_dir, tmp_path, capsys):
     rc = main(["complete", "--model", str(model_dir), HIGGS, "--partial", "+ FIELD SPIN 7 ID0"])
     assert rc == 2
     assert "spin" in capsys.readouterr().err.lower()
+    # a partial term that does not parse is reported before the model is looked for
+    rc = main(["complete", "--model", str(tmp_path / "none"), HIGGS, "--partial", "+ FIELD ID0"])
+    assert rc == 2
+    assert "partial term 1 does not parse" in capsys.readouterr().err
 
 
 # -- helpers ---------------------------------------------------------------------------------------

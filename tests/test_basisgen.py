@@ -12,20 +12,14 @@ from fractions import Fraction
 import pytest
 from peer_basisgen import basisgen_counts
 
+from lagnb.physics import catalogue
 from lagnb.physics.counting import compare_counts, engine_counts, operator_counts
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
 
 S, L, R = Field.scalar, Field.left, Field.right
 
-STANDARD_MODEL = [
-    L(3, 2, Fraction(1, 3), "Q"),
-    R(3, 1, Fraction(4, 3), "u"),
-    R(3, 1, Fraction(-2, 3), "d"),
-    L(1, 2, -1, "L"),
-    R(1, 1, -2, "e"),
-    S(1, 2, 1, "H"),
-]
+STANDARD_MODEL = list(catalogue.get("sm").fields)
 
 
 def random_content(seed: int, n_min: int = 1, n_max: int = 4) -> list[Field]:

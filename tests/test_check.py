@@ -1,9 +1,13 @@
+import re
+
 import pytest
 
+from lagnb.errors import LagnbError
+from lagnb.physics import grammar, tokens
 from lagnb.physics.check import check_lagrangian, check_term
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
-from lagnb.physics.tokens import parse_term, split_terms
+from lagnb.physics.tokens import parse_structure, parse_term, split_terms
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 # the released BART-L model's output for the Higgs (shared/bart-l-format.md), random labels
@@ -152,3 +156,79 @@ def test_kinetic_structures_are_checked(term, status, reason):
 def test_gauge_kinetic_of_an_uncharged_group_is_valid_but_not_in_the_engine():
     c = check_term(HIGGS, GAUGE.replace("U1", "SU3") + "LORENTZ ID0 ID2 LORENTZ ID1 ID3")
     assert c.valid and not c.in_basis and "no field is charged" in c.reasons[0]
+
+
+# -- the term grammar: one reader, errors that name the culprit -----------------------------------
+H, HD = "FIELD SPIN 0 SU2 2 U1 1", "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"
+
+
+@pytest.mark.parametrize(
+    ("term", "message"),
+    [
+        ("", "empty term"),
+        (f"{H} ID0 CONTRACTIONS", "a term starts with '+' or '-', got 'FIELD'"),
+        ("+ CONTRACTIONS", "at least one object before CONTRACTIONS, got 'CONTRACTIONS'"),
+        (f"+ {H} ID0 ID1 CONTRACTIONS", "unexpected token 'ID1' at position 9"),
+        (f"+ {H} ID0 {HD}", "object 2: expected an ID label, got 'end of term'"),
+        (f"+ {H} ID3 {HD} ID3 CONTRACTIONS", "object 2: label ID3 is used by two objects"),
+        (f"+ {H} ID0 FIELD SPIN 7 ID1 CONTRACTIONS", "object 2: spin 7 is not supported"),
+        (f"+ {H} ID0 FIELD SPIN 0 U1 - ID1 CONTRACTIONS", "object 2, U1: expected"),
+        ("+ COMMUTATOR_A DERIVATIVE SU4 ID0 CONTRACTIONS", "object 1: COMMUTATOR_A"),
+        (f"+ {H} ID0 {HD} ID1", "missing CONTRACTIONS after object 2"),
+        (f"+ {H} ID0 DERIVATIVE ID1 CONTRACTIONS", "last object 'DERIVATIVE' acts on nothing"),
+        (f"+ {H} ID0 {HD} ID1 CONTRACTIONS SU3 ID0 ID1 U1 ID0", "'U1' at position 23"),
+        (f"+ {H} ID0 {HD} ID1 CONTRACTIONS SU2 ID1", "SU2 contraction at position 20 joins 1"),
+        (f"+ {H} ID0 {HD} ID1 CONTRACTIONS SU2 ID1 ID2", "names ID2, which labels no object"),
+    ],
+)
+def test_malformed_terms_name_the_culprit(term, message):
+    """The structural reader and parse_term fail alike, naming the object, token, position or
+    label at fault (the messages the checker shows)."""
+    with pytest.raises(LagnbError) as structural:
+        parse_structure(term)
+    with pytest.raises(LagnbError) as with_fields:
+        parse_term(lagrangian(HIGGS).fields, term)
+    assert str(structural.value) == str(with_fields.value)
+    assert message in str(structural.value)
+    assert check_term(HIGGS, term).reasons == (f"does not parse: {structural.value}",)
+
+
+@pytest.mark.parametrize(
+    ("term", "message"),
+    [
+        ("+ FIELD SPIN 0 SU2 2 ID0 CONTRACTIONS", "object 1: scalar (1, 2, 0) is not in the"),
+        # D_SU(3) on the uncoloured Higgs: was read as the Higgs' kinetic term (valid)
+        (
+            f"+ DERIVATIVE SU3 ID0 {HD} ID1 DERIVATIVE SU2 U1 ID2 {H} ID3 "
+            "CONTRACTIONS LORENTZ ID0 ID2 SU2 ID1 ID3",
+            "object 1: 'DERIVATIVE SU3' acts on object 2, scalar (1, 2, 1), whose covariant "
+            "derivative is 'DERIVATIVE SU2 U1'",
+        ),
+        (
+            f"+ DERIVATIVE SU2 U1 ID0 SIGMA_BAR ID1 {H} ID2 CONTRACTIONS",
+            "object 1: a DERIVATIVE acts on the field right after it, got 'SIGMA_BAR'",
+        ),
+    ],
+)
+def test_parse_term_names_what_needs_the_field_list(term, message):
+    parse_structure(term)  # grammatical: only the field list rules it out
+    with pytest.raises(LagnbError, match=re.escape(message)):
+        parse_term(lagrangian(HIGGS).fields, term)
+    assert check_term(HIGGS, term).status == "malformed"
+
+
+def test_one_grammar():
+    """parse_term reads terms with parse_structure; the metrics and the decoding state machine
+    use the same reader and token constants."""
+    from lagnb.ml import metrics
+
+    assert metrics.parse_structure is parse_structure
+    assert metrics.TermStructure is tokens.TermStructure
+    assert (grammar.EOS, grammar.SIGNS, grammar.IDS) == (tokens.EOS, tokens.SIGNS, tokens.IDS)
+    assert grammar.GROUP_KEYS is tokens.CONTRACTION_GROUPS
+    assert grammar.GAUGE_ORDER is tokens.GAUGE_GROUPS
+    lag = lagrangian(HIGGS)
+    for text in lag.term_tokens():
+        s, t = parse_structure(text), parse_term(lag.fields, text)
+        assert len(s.objects) == len(t.factors) and (s.sign, s.imaginary) == (t.sign, t.imaginary)
+        assert [sorted(m) for _, m in s.contractions] == [sorted(a.objects) for a in t.contractions]

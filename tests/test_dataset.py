@@ -1,32 +1,34 @@
-"""Datasets on disk: layout, splits, determinism, resuming, loading, CSV import, CLI."""
+"""Datasets on disk: layout, splits, determinism, resuming, reading, damaged files, CSV import,
+CLI."""
 
 import csv
 import json
 import os
+import re
+import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from lagnb import cli
-from lagnb.data.dataset import (
+from lagnb.data.build import SampleParams, build_dataset, ensure_dataset
+from lagnb.data.features import FEATURE_COLUMNS, features
+from lagnb.data.importing import import_bart_l_csv, recognise_columns
+from lagnb.data.reader import (
+    DESCRIPTOR_COLUMNS,
     SCHEMA,
     SPLITS,
-    SampleParams,
-    _ShardStore,
-    build_dataset,
-    ensure_dataset,
-    import_bart_l_csv,
+    load_frame,
+    load_rows,
     load_split,
-    load_table,
     read_meta,
-    recognise_columns,
-    split_of,
 )
-from lagnb.data.features import FEATURE_COLUMNS, features
 from lagnb.data.sampling import content_key
+from lagnb.data.writer import ShardStore, split_of
 from lagnb.errors import LagnbError
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field, fields_tokens, parse_fields
@@ -35,8 +37,7 @@ SMALL = dict(n=40, seed=3, max_fields=2, reps="bart-l", max_target_len=400, shar
 
 
 def rows(out, split=None):
-    splits = [split] if split else SPLITS
-    return load_table(out, splits).to_pylist()
+    return load_rows(out, [split] if split else SPLITS)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +141,7 @@ def test_interrupted_build_resumes_to_the_same_dataset(small, tmp_path):
 
 def test_crash_mid_run_leaves_a_resumable_folder(small, tmp_path, monkeypatch):
     out = tmp_path / "crashed"
-    real = _ShardStore.write_shard
+    real = ShardStore.write_shard
     calls = {"n": 0}
 
     def flaky(self, shard_rows):
@@ -152,10 +153,10 @@ def test_crash_mid_run_leaves_a_resumable_folder(small, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(self, shard_rows)
 
-    monkeypatch.setattr(_ShardStore, "write_shard", flaky)
+    monkeypatch.setattr(ShardStore, "write_shard", flaky)
     with pytest.raises(KeyboardInterrupt):
         build_dataset(out, workers=1, progress=False, **SMALL)
-    monkeypatch.setattr(_ShardStore, "write_shard", real)
+    monkeypatch.setattr(ShardStore, "write_shard", real)
     build_dataset(out, workers=1, progress=False, **SMALL)
     assert rows(out) == rows(small)
 
@@ -241,6 +242,169 @@ def test_load_split_errors(small, tmp_path):
     assert len(ds) == 0 and ds.column_names == SCHEMA.names
 
 
+def test_the_reader_views_agree(small):
+    table = rows(small, "test")
+    assert load_rows(small, ["test"], ["input"], limit=2) == [
+        {"input": r["input"], "split": "test"} for r in table[:2]
+    ]
+    frame = load_frame(small)
+    assert list(frame.columns) == [*DESCRIPTOR_COLUMNS, "split"]
+    assert len(frame) == sum(read_meta(small)["counts"][s] for s in ("train", "valid", "test"))
+    with pytest.raises(LagnbError, match=r"unknown dataset column.*tokens"):
+        load_rows(small, ["test"], ["tokens"])
+
+
+# -- damaged datasets: one-line errors naming the file and the fix --------------------------------
+REBUILD = "and rerun `lagnb sample` with the same arguments to rebuild it"
+
+
+def one_line_error(call, *patterns):
+    """The message of the LagnbError that ``call()`` raises: one line, matching ``patterns``."""
+    with pytest.raises(LagnbError) as info:
+        call()
+    message = str(info.value)
+    assert "\n" not in message, message
+    for pattern in patterns:
+        assert re.search(pattern, message), (pattern, message)
+    return message
+
+
+@pytest.fixture
+def copy(small, tmp_path):
+    """A copy of the small dataset, to damage."""
+    return Path(shutil.copytree(small, tmp_path / "copy"))
+
+
+def damage(path, how):
+    data = path.read_bytes()
+    path.write_bytes(
+        {"truncated": data[: len(data) // 2], "garbage": b"not parquet " * 50, "empty": b""}[how]
+    )
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "empty"])
+def test_a_corrupt_shard_is_named(copy, how):
+    shard = copy / "train" / "part-00000.parquet"
+    damage(shard, how)
+    for call in (
+        lambda: load_split(copy, "train"),
+        lambda: load_rows(copy),
+        lambda: load_frame(copy),
+    ):
+        one_line_error(
+            call,
+            re.escape(f"{shard} is not a readable parquet file"),
+            re.escape(f"delete {copy} {REBUILD}"),
+        )
+    assert len(load_split(copy, "ood")) == read_meta(copy)["counts"]["ood"]  # others still read
+
+
+def test_a_shard_with_other_columns_is_named(copy):
+    shard = copy / "valid" / "part-00000.parquet"
+    table = pq.read_table(shard)
+    pq.write_table(table.drop_columns(["target"]), shard)
+    one_line_error(
+        lambda: load_split(copy, "valid"),
+        re.escape(f"{shard} is not a part file of a lagnb dataset (missing column(s) target)"),
+    )
+    pq.write_table(table.set_column(2, "n_fields", pa.array(["x"] * len(table))), shard)
+    one_line_error(lambda: load_split(copy, "valid"), "n_fields is string, not int32")
+
+
+def test_a_corrupt_shard_stops_a_resumed_build(tmp_path):
+    out = tmp_path / "partial"
+    build_dataset(out, workers=1, progress=False, max_shards=2, **SMALL)
+    shard = min(out.glob("*/part-00000.parquet"))
+    damage(shard, "garbage")
+    one_line_error(
+        lambda: build_dataset(out, workers=1, progress=False, **SMALL),
+        re.escape(f"{shard} is not a readable parquet file"),
+        re.escape(REBUILD),
+    )
+    (out / ".state.json").write_text("{")
+    one_line_error(
+        lambda: build_dataset(out, workers=1, progress=False, **SMALL),
+        re.escape(f"{out / '.state.json'} (the state of an unfinished build) is damaged"),
+    )
+
+
+def test_missing_meta_says_why_and_what_to_do(copy, tmp_path):
+    partial = tmp_path / "partial"
+    build_dataset(partial, workers=1, progress=False, max_shards=1, **SMALL)
+    one_line_error(
+        lambda: load_split(partial, "train"),
+        "no complete dataset",
+        "shows a build that stopped part-way; rerun `lagnb sample`.* to finish it",
+    )
+    (copy / "meta.json").unlink()
+    one_line_error(
+        lambda: load_split(copy, "train"),
+        re.escape(f"{copy / 'meta.json'} is missing"),
+        re.escape(f"delete {copy} and rerun `lagnb sample` (or `lagnb import-csv`) with the same"),
+    )
+    one_line_error(lambda: read_meta(tmp_path / "nowhere"), "the folder does not exist")
+    (tmp_path / "bare").mkdir()
+    one_line_error(lambda: load_rows(tmp_path / "bare"), "no complete dataset", "no split folders")
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ('{"format": 1, "counts": ', r"meta\.json is not valid JSON \(Expecting value at line 1\)"),
+        ("[1, 2]", r"meta\.json is not a lagnb dataset description"),
+        ('{"format": 99, "counts": {}}', r"meta\.json: dataset format 99, but this lagnb reads"),
+        ('{"format": 1, "counts": {"train": -1}}', r"meta\.json: 'counts' has bad entries"),
+        (b"\xff\xfe{}", r"meta\.json cannot be read"),
+    ],
+)
+def test_a_garbled_meta_is_named(copy, text, pattern):
+    path = copy / "meta.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    for call in (
+        lambda: load_split(copy, "train"),
+        lambda: build_dataset(copy, workers=1, progress=False, **SMALL),
+    ):
+        one_line_error(
+            call, re.escape(str(copy)) + "/" + pattern, f"delete {re.escape(str(copy))} and rerun"
+        )
+
+
+def test_a_folder_without_its_splits(copy):
+    counts = read_meta(copy)["counts"]
+    shutil.rmtree(copy / "ood")
+    one_line_error(
+        lambda: load_split(copy, "ood"),
+        re.escape(f"{copy / 'ood'} has no part files, but meta.json records {counts['ood']} rows"),
+        re.escape(REBUILD),
+    )
+    assert len(load_split(copy, "train")) == counts["train"]
+    for split in SPLITS:
+        shutil.rmtree(copy / split, ignore_errors=True)
+    one_line_error(lambda: load_rows(copy), re.escape(f"{copy} has meta.json but no split folders"))
+
+
+def test_a_missing_shard_is_noticed(copy):
+    shards = sorted((copy / "train").glob("part-*.parquet"))
+    assert len(shards) > 1
+    lost = pq.ParquetFile(shards[-1]).metadata.num_rows
+    shards[-1].unlink()
+    counts = read_meta(copy)["counts"]
+    one_line_error(
+        lambda: load_split(copy, "train"),
+        re.escape(
+            f"{copy / 'train'} holds {counts['train'] - lost} rows, but meta.json records "
+            f"{counts['train']}"
+        ),
+    )
+
+
+def test_cli_stats_on_a_corrupt_dataset_prints_one_line(copy, capsys):
+    damage(copy / "train" / "part-00000.parquet", "truncated")
+    assert cli.main(["stats", str(copy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "part-00000.parquet" in err and REBUILD in err
+
+
 # -- CSV import ------------------------------------------------------------------------------------
 def write_csv(path: Path, header, records):
     with open(path, "w", newline="") as fh:
@@ -280,6 +444,31 @@ def test_import_bart_l_csv(tmp_path):
         assert r["n_terms"] == len(lagrangian(fields).term_tokens())
 
 
+def test_an_interrupted_import_resumes_to_the_same_dataset(tmp_path, monkeypatch):
+    contents = [[Field.scalar(1, 2, 1)], [Field.right(1, 1, 0)], [Field.scalar()], [Field.left()]]
+    path = tmp_path / "four.csv"
+    write_csv(path, ["fields", "Lagrangian"], [bart_l_row(f, "train") for f in contents])
+    args = dict(workers=1, progress=False, chunk_rows=1)
+    whole = import_bart_l_csv(path, tmp_path / "whole", **args)
+    real = ShardStore.write_shard
+    calls = {"n": 0}
+
+    def flaky(self, shard_rows):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, shard_rows)
+
+    monkeypatch.setattr(ShardStore, "write_shard", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        import_bart_l_csv(path, tmp_path / "resumed", **args)
+    monkeypatch.setattr(ShardStore, "write_shard", real)
+    assert not (tmp_path / "resumed" / "meta.json").exists()
+    resumed = import_bart_l_csv(path, tmp_path / "resumed", **args)
+    assert rows(resumed) == rows(whole) and len(rows(whole)) == 4
+    assert read_meta(resumed)["counts"] == read_meta(whole)["counts"]
+
+
 def test_import_recognises_columns_or_says_what_it_found(tmp_path):
     assert recognise_columns(["Unnamed: 0", "Fields", "Lagrangian", "train/eval"]) == {
         "fields": "Fields",
@@ -288,8 +477,11 @@ def test_import_recognises_columns_or_says_what_it_found(tmp_path):
     }
     path = tmp_path / "bad.csv"
     write_csv(path, ["input_text", "output_text"], [["a", "b"]])
-    with pytest.raises(LagnbError, match=r"no column for fields and lagrangian.*input_text"):
-        import_bart_l_csv(path, tmp_path / "x", progress=False)
+    one_line_error(
+        lambda: import_bart_l_csv(path, tmp_path / "x", progress=False),
+        re.escape(f"{path}: not a BART-L CSV: no column for fields and lagrangian"),
+        "input_text",
+    )
     with pytest.raises(LagnbError, match="no such CSV file"):
         import_bart_l_csv(tmp_path / "missing.csv", tmp_path / "x", progress=False)
 
@@ -303,6 +495,66 @@ def test_import_names_a_bad_row_or_skips_it(tmp_path):
     out = import_bart_l_csv(path, tmp_path / "b", workers=1, progress=False, on_error="skip")
     assert read_meta(out)["phases"]["main"]["errors"] == 1
     assert sum(read_meta(out)["counts"].values()) == 1
+
+
+def test_import_bad_files_are_named(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    one_line_error(
+        lambda: import_bart_l_csv(empty, tmp_path / "e", progress=False),
+        re.escape(f"{empty} is empty"),
+        "a header line naming the columns fields, Lagrangian and train/eval",
+    )
+    header_only = tmp_path / "header.csv"
+    write_csv(header_only, ["fields", "Lagrangian", "train/eval"], [])
+    one_line_error(
+        lambda: import_bart_l_csv(header_only, tmp_path / "h", workers=1, progress=False),
+        re.escape(f"{header_only}: nothing to import (no data rows)"),
+    )
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(256)) * 8)
+    one_line_error(
+        lambda: import_bart_l_csv(binary, tmp_path / "b", progress=False),
+        re.escape(f"{binary}: not a BART-L CSV: no column for fields and lagrangian"),
+    )
+    unclosed = tmp_path / "unclosed.csv"
+    good = bart_l_row([Field.scalar(1, 2, 1)], "train")
+    write_csv(unclosed, ["fields", "Lagrangian", "train/eval"], [good])
+    with open(unclosed, "a") as fh:
+        fh.write('"FIELD SPIN 0,+ FIELD,train\n')
+    one_line_error(
+        lambda: import_bart_l_csv(unclosed, tmp_path / "u", workers=1, progress=False),
+        re.escape(f"{unclosed}: the CSV parser stopped (Error tokenizing data"),
+        "fix or remove that line",
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (["", "+ FIELD SPIN 0 ID0", "train"], "row 3: empty 'fields' cell"),
+        ([None, "", "train"], "row 3: empty 'Lagrangian' cell"),
+        ([None, "+ FIELD SPIN 0 ID0 x_1", "train"], "row 3: the Lagrangian has the token 'x_1'"),
+        ([b"FIELD SPIN 0 SU2 \xff", "+ FIELD", "train"], "row 3: the 'fields' cell is not UTF-8"),
+        ([None, "+ FIELD SPIN 0 ID0", "dev"], "row 3: unknown 'train/eval' value 'dev'"),
+    ],
+)
+def test_import_names_an_undecodable_row(tmp_path, record, message):
+    good = bart_l_row([Field.scalar(1, 2, 1)], "train")
+    fields = record[0] if record[0] is not None else bart_l_row([Field.scalar()], "train")[0]
+    path = tmp_path / "rows.csv"
+    write_csv(path, ["fields", "Lagrangian", "train/eval"], [good])
+    with open(path, "ab") as fh:
+        cells = [c if isinstance(c, bytes) else c.encode() for c in (fields, *record[1:])]
+        fh.write(b",".join(cells) + b"\n")
+    one_line_error(
+        lambda: import_bart_l_csv(path, tmp_path / "a", workers=1, progress=False),
+        re.escape(f"{path}: {message}"),
+    )
+    if "train/eval" not in message:  # a bad cell is skipped and counted on request
+        out = import_bart_l_csv(path, tmp_path / "b", workers=1, progress=False, on_error="skip")
+        assert read_meta(out)["phases"]["main"]["errors"] == 1
+        assert sum(read_meta(out)["counts"].values()) == 1
 
 
 # -- CLI -------------------------------------------------------------------------------------------

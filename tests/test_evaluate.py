@@ -9,7 +9,7 @@ import lagnb.ml.evaluate as ev
 from lagnb.errors import LagnbError
 from lagnb.ml.model import build_model, load_bundle, save_bundle
 from lagnb.ml.tokenizer import build_tokenizer
-from lagnb.physics.catalogue import BENCHMARKS
+from lagnb.physics.catalogue import CATALOGUE
 from lagnb.physics.engine import lagrangian
 
 
@@ -36,7 +36,7 @@ def test_oracle_scores_one_everywhere(bundle, data, monkeypatch):
     res = ev.evaluate(bundle, data, progress=False)
     rows = res.rows
     assert set(rows["split"]) == {"test", "ood", "benchmark"}
-    assert len(rows[rows["split"] == "benchmark"]) == len(BENCHMARKS)
+    assert len(rows[rows["split"] == "benchmark"]) == len(CATALOGUE)
     assert rows["exact"].all() and (rows["paper_score"] == 1).all() and (rows["f1"] == 1).all()
     assert (rows["validity"] == 1).all() and not rows["truncated"].any()
     table = res.summary(["split", "n_fields"])
@@ -93,7 +93,7 @@ def test_plot_by_fields(bundle, data, monkeypatch, tmp_path):
 
 
 def test_benchmarks_are_the_named_models():
-    assert set(BENCHMARKS) == {
+    assert set(CATALOGUE) == {
         "sm_leptons_higgs",
         "sm",
         "sm_leptoquark_s1",
@@ -102,7 +102,7 @@ def test_benchmarks_are_the_named_models():
         "sm_singlet",
         "sm_triplet",
     }
-    sm = BENCHMARKS["sm"].fields
+    sm = CATALOGUE["sm"].fields
     assert [(f.su3, f.su2, str(f.y)) for f in sm] == [
         (3, 2, "1/3"),
         (3, 1, "4/3"),
@@ -111,20 +111,22 @@ def test_benchmarks_are_the_named_models():
         (1, 1, "-2"),
         (1, 2, "1"),
     ]
-    for b in BENCHMARKS.values():
+    for b in CATALOGUE.values():
         kinds = {t.kind for t in lagrangian(b.fields).terms}
         # three Weyl fermions make no renormalizable invariant: LLē has only kinetic terms
         expected = {"kinetic", "gauge_kinetic"} if b.name == "rpv_llec" else None
         assert kinds == expected if expected else kinds & {"yukawa", "quartic"}, b.name
-    s1 = BENCHMARKS["sm_leptoquark_s1"].fields[-1]
+    s1 = CATALOGUE["sm_leptoquark_s1"].fields[-1]
     assert (s1.su3, s1.su2, str(s1.y)) == (-3, 1, "2/3")
     with pytest.raises(LagnbError, match="unknown benchmark"):
         ev.benchmark_examples(["nope"])
 
 
-def test_missing_splits(tmp_path):
-    with pytest.raises(LagnbError, match="no examples"):
+def test_missing_splits(tmp_path, data):
+    with pytest.raises(LagnbError, match="no complete dataset"):
         ev.load_examples(tmp_path, ["test"])
+    with pytest.raises(LagnbError, match="unknown split 'dev'"):
+        ev.load_examples(data, ["dev"])
 
 
 def test_input_sensitivity(bundle, data):

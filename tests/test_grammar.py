@@ -7,7 +7,8 @@ import pytest
 import torch
 from conftest import sm_fields
 
-from lagnb.ml.decoding import GrammarLogitsProcessor, TermLimit
+from lagnb.errors import LagnbError
+from lagnb.ml.decoding import GrammarLogitsProcessor, PerInput, PerInputStop, TermLimit
 from lagnb.ml.tokenizer import build_tokenizer
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
@@ -255,5 +256,27 @@ def test_min_terms_forbids_eos_and_term_limit_stops():
 
 def test_processor_refuses_a_tokenizer_without_grammar_tokens():
     tok = build_tokenizer(tuple(t for t in VOCABULARY if t != "SIGMA_BAR"))
-    with pytest.raises(ValueError, match="SIGMA_BAR"):
+    with pytest.raises(LagnbError, match="lacks grammar tokens: SIGMA_BAR"):
         GrammarLogitsProcessor(Grammar(HIGGS), tok, 1)
+
+
+def test_per_input_masks_and_stops_each_inputs_rows_with_its_own_grammar():
+    """Two field lists, two beams each: rows 0-1 belong to the Higgs, rows 2-3 to a colour
+    triplet; after "+ FIELD SPIN 0" only the triplet may continue with SU3."""
+    tok = build_tokenizer()
+    ids = tok.convert_tokens_to_ids
+    sos = tok.bos_token_id
+    procs = [
+        GrammarLogitsProcessor(Grammar(f), tok, prefix_len=1)
+        for f in (HIGGS, "FIELD SPIN 0 SU3 3 U1 2/3")
+    ]
+    rows = torch.tensor([[sos, *ids(["+", "FIELD", "SPIN", "0"])]] * 4)
+    out = PerInput(procs)(rows, torch.zeros(4, len(tok)))
+    su3 = torch.isfinite(out[:, ids("SU3")]).tolist()
+    assert su3 == [False, False, True, True]
+    term = lagrangian(HIGGS).term_tokens()[-1].split()
+    done = torch.tensor(
+        [[sos, *ids(term), ids("+")]] * 2 + [[sos, *ids(["+"] * (len(term) + 1))]] * 2
+    )
+    stop = PerInputStop([TermLimit(p, max_terms=1) for p in procs])
+    assert stop(done, None).tolist() == [True, True, False, False]

@@ -9,6 +9,7 @@ from lagnb.errors import TokenError
 from lagnb.ml.metrics import canonical_key, paper_key, parse_structure, score_lagrangian
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
+from lagnb.physics.grammar import Grammar
 
 H = "FIELD SPIN 0 SU2 2 U1 1"
 HD = "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"
@@ -149,3 +150,13 @@ def test_parse_structure_errors():
     ]:
         with pytest.raises(TokenError, match=msg):
             parse_structure(text)
+
+
+def test_a_lone_commutator_half_is_a_wrong_term_not_a_malformed_one():
+    """One term grammar (lagnb.physics.tokens): what the decoding state machine accepts, the
+    metrics read.  A commutator half last in a term is wrong physics, not bad syntax."""
+    lone = "- COMMUTATOR_A DERIVATIVE U1 ID0 CONTRACTIONS"
+    assert Grammar(HIGGS).accepts_term(lone)
+    assert parse_structure(lone).objects == ("COMMUTATOR_A DERIVATIVE U1",)
+    s = score_lagrangian(lone, lagrangian(HIGGS).tokens())
+    assert (s.n_pred, s.n_malformed, s.n_correct) == (1, 0, 0)

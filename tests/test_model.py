@@ -1,15 +1,17 @@
-"""The BART-L model: presets, atomic save/load, the public checkpoint layout, generation."""
+"""The BART-L model: sizes, atomic save/load, the public checkpoint layout, damaged model
+folders and checkpoints, generation (greedy, beam, constrained, batched)."""
 
 import json
+import shutil
 
 import pytest
 import torch
-from model_helpers import TINY
+from model_helpers import TINY, write_dataset
 
-from lagnb.errors import LagnbError, TokenError
+from lagnb.errors import FieldError, LagnbError, TokenError
 from lagnb.ml.generate import generate, generate_batch, prediction_json
 from lagnb.ml.model import (
-    PRESETS,
+    SIZES,
     bart_config,
     build_model,
     count_parameters,
@@ -17,7 +19,8 @@ from lagnb.ml.model import (
     save_bundle,
     shipped_model_path,
 )
-from lagnb.ml.tokenizer import build_tokenizer
+from lagnb.ml.tokenizer import build_tokenizer, decode, encode_input
+from lagnb.physics.grammar import Grammar
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 
@@ -35,7 +38,7 @@ def bundle_dir(tmp_path_factory, tok):
     return path
 
 
-def test_large_preset_is_the_paper_shape(tok):
+def test_large_size_is_the_paper_shape(tok):
     cfg = bart_config("large", tok)
     assert (cfg.encoder_layers, cfg.decoder_layers, cfg.d_model) == (12, 12, 1024)
     assert (cfg.encoder_attention_heads, cfg.encoder_ffn_dim) == (16, 4096)
@@ -48,18 +51,33 @@ def test_large_preset_is_the_paper_shape(tok):
     assert 350e6 < total < 360e6
 
 
-def test_unknown_preset(tok):
-    with pytest.raises(LagnbError, match="unknown model preset 'huge'"):
+def test_unknown_size(tok):
+    with pytest.raises(LagnbError, match="unknown model size 'huge'; choose one of tiny, small"):
         build_model("huge", tok)
 
 
-def test_tiny_preset_and_seed(tok):
+def test_size_is_the_train_option_and_preset_its_old_name(capsys):
+    from lagnb.cli import build_parser
+    from lagnb.ml.train import TrainConfig, check_resumable
+
+    args = ["train", "--data", "d", "--out", "o"]
+    assert build_parser("train").parse_args([*args, "--size", "small"]).size == "small"
+    assert build_parser("train").parse_args(args).size == "tiny"
+    assert build_parser("train").parse_args([*args, "--preset", "base"]).size == "base"
+    assert "--preset is deprecated, use --size" in capsys.readouterr().err
+    # a checkpoint written when the option was called preset still guards its run
+    with pytest.raises(LagnbError, match="size: 'small' -> 'tiny'"):
+        check_resumable({"preset": "small"}, TrainConfig(data="d", out="o", size="tiny"))
+    check_resumable({"preset": "tiny"}, TrainConfig(data="d", out="o", size="tiny"))
+
+
+def test_tiny_size_and_seed(tok):
     a = build_model("tiny", tok, seed=1)
     b = build_model("tiny", tok, seed=1)
     assert count_parameters(a) < 1_000_000
     assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
     assert a.generation_config.decoder_start_token_id == tok.bos_token_id
-    assert set(PRESETS) == {"tiny", "small", "base", "large"}
+    assert set(SIZES) == {"tiny", "small", "base", "large"}
 
 
 def test_save_load_round_trip(bundle_dir, tok):
@@ -94,18 +112,72 @@ def test_eager_attention_returns_weights(bundle_dir):
     assert out.cross_attentions[0].shape == (1, 2, 3, 5)
 
 
+@torch.no_grad()
+def greedy_by_hand(b, text: str, n: int) -> str:
+    """Greedy decoding written out: the arg-max token of one forward pass per step."""
+    enc = torch.tensor([encode_input(b.tokenizer, text)])
+    dec = [b.model.config.decoder_start_token_id]
+    for _ in range(n):
+        logits = b.model(input_ids=enc, decoder_input_ids=torch.tensor([dec])).logits
+        dec.append(int(logits[0, -1].argmax()))
+        if dec[-1] == b.tokenizer.eos_token_id:
+            break
+    return decode(b.tokenizer, dec)
+
+
 def test_generate_forms(bundle_dir):
     b = load_bundle(bundle_dir)
     out = generate(b, HIGGS, max_new_tokens=12)
-    assert isinstance(out, str) and len(out.split()) <= 12
+    assert out == greedy_by_hand(b, HIGGS, 12)
     assert "[EOS]" not in out and "[SOS]" not in out
     # same input as Field objects, compact numbers, and in a batch
     from lagnb.physics.fields import parse_fields
 
     assert generate(b, parse_fields(HIGGS), max_new_tokens=12) == out
     assert generate_batch(b, [HIGGS, "FIELD SPIN 1/2 HEL -1/2"], max_new_tokens=12)[0] == out
+    # beam search: transformers' own beam search on the bare model, not greedy's answer
     beam = generate(b, HIGGS, max_new_tokens=12, num_beams=2)
-    assert isinstance(beam, str)
+    enc = torch.tensor([encode_input(b.tokenizer, HIGGS)])
+    ref = b.model.generate(input_ids=enc, num_beams=2, max_length=13, do_sample=False)
+    assert beam == decode(b.tokenizer, ref[0].tolist()) != out
+
+
+def test_constrained_batch_is_each_inputs_own_grammar(bundle_dir):
+    """Field lists decoded together: each row is masked by its own field list's grammar (the
+    three lists share no gauge group, so no output fits another list), and gets what it gets
+    alone; the term limit stops each row on its own."""
+    from lagnb.ml.generate import continuations
+
+    b = load_bundle(bundle_dir)
+    inputs = ["FIELD SPIN 0 SU2 2", "FIELD SPIN 1/2 SU3 3 HEL 1/2", "FIELD SPIN 1/2 U1 2 HEL -1/2"]
+    for beams in (1, 2):
+        together = generate_batch(b, inputs, constrained=True, max_new_tokens=40, num_beams=beams)
+        alone = [
+            generate(b, x, constrained=True, max_new_tokens=40, num_beams=beams) for x in inputs
+        ]
+        assert together == alone
+        for x, out in zip(inputs, together):
+            assert [Grammar(y).first_violation(out.split()) is None for y in inputs] == [
+                y == x for y in inputs
+            ]
+        # at least three terms, but stop after two: two terms and the third's sign
+        kw = dict(constrained=True, min_terms=3, max_terms=2, num_beams=beams)
+        limited = continuations(b, inputs, **kw)
+        assert limited == [continuations(b, [x], **kw)[0] for x in inputs]
+        for x, c in zip(inputs, limited):
+            g = Grammar(x)
+            assert not c.finished and c.text.split()[-1] in ("+", "-")
+            assert g.feed(c.text.split()[:-1]).terms == 2 and g.feed(c.text.split()).terms == 3
+
+
+def test_empty_field_list_is_an_error(bundle_dir):
+    b = load_bundle(bundle_dir)
+    with pytest.raises(FieldError, match="the field list is empty"):
+        generate(b, [])
+    with pytest.raises(TokenError, match="empty field list"):
+        generate(b, "[SOS] [EOS]")
+    with pytest.raises(TokenError, match="empty field list"):
+        generate_batch(b, [HIGGS, ""], max_new_tokens=3)
 
 
 def test_generate_with_prefix_and_constraint(bundle_dir):
@@ -204,4 +276,121 @@ def test_cli_generate(bundle_dir, capsys):
     assert out["fields"][0]["su2"] == 2
     assert all("check" in t and "tokens" in t for t in out["terms"])
     assert main(["generate", "--model", str(bundle_dir), "[SOS] FIELD SPIN 0 SU9 [EOS]"]) == 2
-    assert "unknown token 'SU9'" in capsys.readouterr().err
+    assert "'SU9'" in capsys.readouterr().err
+
+
+# -- damaged model folders and checkpoints ---------------------------------------------------------
+def truncate(path, keep: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def drop_tensors(path) -> None:
+    """A well-formed safetensors file that lacks the last decoder layer."""
+    from safetensors.torch import load_file, save_file
+
+    kept = {k: v for k, v in load_file(str(path)).items() if "decoder.layers.2." not in k}
+    save_file(kept, str(path), metadata={"format": "pt"})
+
+
+DAMAGE = {
+    "truncated weights": (
+        lambda d: truncate(d / "model.safetensors"),
+        r"model.safetensors is damaged \(SafetensorError: Error while deserializing header",
+    ),
+    "weights lacking tensors": (
+        lambda d: drop_tensors(d / "model.safetensors"),
+        "model.safetensors is damaged: 26 of the model's tensors are missing",
+    ),
+    "no weights": (
+        lambda d: (d / "model.safetensors").unlink(),
+        "no model weights in .*expected model.safetensors or pytorch_model.bin",
+    ),
+    "garbled config": (
+        lambda d: (d / "config.json").write_text('{"d_model": 128,'),
+        r"config.json is damaged \(not valid JSON",
+    ),
+    "config not an object": (
+        lambda d: (d / "config.json").write_text("[1, 2]"),
+        r"config.json is damaged \(not a JSON object\)",
+    ),
+    "no tokenizer": (lambda d: (d / "tokenizer.json").unlink(), "no tokenizer.json in"),
+    "garbled tokenizer": (
+        lambda d: truncate(d / "tokenizer.json"),
+        r"tokenizer.json is damaged \(not valid JSON: JSONDecodeError",
+    ),
+    "tokenizer of another kind": (
+        lambda d: (d / "tokenizer.json").write_text('{"version": "1.0"}'),
+        "tokenizer.json is damaged",
+    ),
+    "garbled tokenizer config": (
+        lambda d: (d / "tokenizer_config.json").write_bytes(b"\xff\xfe"),
+        r"tokenizer_config.json is damaged \(not valid JSON",
+    ),
+}
+
+
+@pytest.fixture
+def shipped_copy(tmp_path):
+    return shutil.copytree(shipped_model_path(), tmp_path / "model")
+
+
+@pytest.mark.parametrize("case", DAMAGE)
+def test_damaged_model_folder_names_the_file_and_the_fix(shipped_copy, case):
+    damage, message = DAMAGE[case]
+    damage(shipped_copy)
+    with pytest.raises(LagnbError, match=message) as err:
+        load_bundle(shipped_copy)
+    text = str(err.value)
+    assert "\n" not in text and str(shipped_copy) in text
+    assert text.endswith(
+        f"replace {shipped_copy} with a good copy, or retrain it "
+        f"(lagnb train --out {shipped_copy} …)"
+    )
+
+
+def test_damaged_shipped_model_says_how_to_restore_it(shipped_copy, monkeypatch):
+    import lagnb.ml.model
+
+    load_bundle(shipped_copy)  # the undamaged copy loads
+    truncate(shipped_copy / "model.safetensors", 0.9)
+    monkeypatch.setattr(lagnb.ml.model, "shipped_model_path", lambda: shipped_copy)
+    with pytest.raises(LagnbError, match="git checkout -- lagnb/shipped/small-model"):
+        load_bundle()
+
+
+@pytest.fixture(scope="module")
+def stopped_run(tmp_path_factory):
+    """A tiny training run stopped after one step: OUT/checkpoint holds its state."""
+    from lagnb.ml.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("run")
+    cfg = TrainConfig(
+        data=str(write_dataset(root / "data")),
+        out=str(root / "out"),
+        size="tiny",
+        steps=4,
+        batch_size=4,
+        eval_batches=1,
+        threads=1,
+        model_overrides=TINY,
+    )
+    train(cfg, stop_after=1, progress=False)
+    return cfg
+
+
+@pytest.mark.parametrize(
+    "name", ["state.json", "model.safetensors", "tokenizer.json", "optimizer.pt"]
+)
+def test_damaged_checkpoint_names_the_file_and_fresh(stopped_run, tmp_path, name):
+    from dataclasses import replace
+
+    from lagnb.ml.train import train
+
+    out = shutil.copytree(stopped_run.out, tmp_path / "out")
+    truncate(out / "checkpoint" / name)
+    cfg = replace(stopped_run, out=str(out))
+    with pytest.raises(LagnbError, match=f"checkpoint/{name} is damaged") as e:
+        train(cfg, progress=False)
+    assert "\n" not in str(e.value)
+    assert str(e.value).endswith(f"--fresh' (or fresh=True), which deletes {out / 'checkpoint'}")

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from lagnb import cli, pipeline
-from lagnb.data.dataset import SampleParams
+from lagnb.data.build import SampleParams
 from lagnb.errors import LagnbError
 from lagnb.paths import repo_root
 from lagnb.pipeline import (

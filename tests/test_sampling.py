@@ -84,7 +84,7 @@ def test_feature_columns_and_unknown_feature():
         ({"spin_weights": ["vector"]}, "spin_weights: bad value 'vector'"),
         ({"hypercharges": ["1/0"]}, "hypercharges: bad value"),
         ({"hypercharges": {"1/3": 0}}, "hypercharges: needs at least one value"),
-        ({"reps": "huge"}, "reps: unknown preset 'huge'"),
+        ({"reps": "huge"}, r"reps: unknown representation mix 'huge' \(use default, uniform"),
         ({"min_fields": 3, "max_fields": 2}, "min_fields <= max_fields"),
         ({"n_fields_weights": {9: 1}}, "n_fields_weights: 9 fields"),
         ({"p_scalars_only": 1.5}, "p_scalars_only"),

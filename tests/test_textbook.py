@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import pytest
 
+from lagnb.physics import catalogue
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
 from lagnb.physics.terms import Commutator, FieldFactor, Lagrangian, Term
@@ -56,15 +57,8 @@ def cplx(kind: str, monomial: str, count: int = 1) -> Op:
 
 # -- the fields ------------------------------------------------------------------------------------
 def sm_fields() -> list[Field]:
-    """One generation of the SM, Q = T3 + Y/2."""
-    return [
-        Field.left(3, 2, Fraction(1, 3), "Q"),
-        Field.right(3, 1, Fraction(4, 3), "u"),
-        Field.right(3, 1, Fraction(-2, 3), "d"),
-        Field.left(1, 2, -1, "L"),
-        Field.right(1, 1, -2, "e"),
-        Field.scalar(1, 2, 1, "H"),
-    ]
+    """One generation of the SM, Q = T3 + Y/2 (the catalogue's ``"sm"``: Q, u, d, L, e, H)."""
+    return list(catalogue.get("sm").fields)
 
 
 SM_KINETIC = [herm("kinetic", f"{n}{DAG} {n}") for n in ("Q", "u", "d", "L", "e", "H")]

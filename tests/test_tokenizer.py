@@ -2,7 +2,7 @@
 
 import pytest
 
-from lagnb.errors import TokenError
+from lagnb.errors import LagnbError, TokenError
 from lagnb.ml.tokenizer import (
     build_tokenizer,
     decode,
@@ -63,3 +63,17 @@ def test_save_and_reload_offline(tok, tmp_path):
     assert encode_input(again, text) == encode_input(tok, text)
     assert again.get_vocab() == tok.get_vocab()
     assert again.eos_token_id == 2 and again.pad_token_id == 0
+
+
+def test_damaged_tokenizer_files_are_named(tok, tmp_path):
+    with pytest.raises(LagnbError, match=r"^no tokenizer.json in .*; replace .* with a good copy"):
+        load_tokenizer(tmp_path)
+    tok.save_pretrained(tmp_path)
+    (tmp_path / "tokenizer_config.json").write_text('"[SOS]"')
+    with pytest.raises(LagnbError, match=r"tokenizer_config.json is damaged \(not a JSON object\)"):
+        load_tokenizer(tmp_path)
+    tok.save_pretrained(tmp_path)
+    data = (tmp_path / "tokenizer.json").read_bytes()
+    (tmp_path / "tokenizer.json").write_bytes(data[: len(data) // 3])
+    with pytest.raises(LagnbError, match=r"tokenizer.json is damaged .*; run the tests again$"):
+        load_tokenizer(tmp_path, fix="run the tests again")

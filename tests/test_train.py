@@ -21,7 +21,7 @@ def cfg(data, out, **kw) -> TrainConfig:
     base = dict(
         data=str(data),
         out=str(out),
-        preset="tiny",
+        size="tiny",
         steps=6,
         batch_size=4,
         grad_accum=2,
@@ -106,8 +106,8 @@ def test_batches_and_schedule():
 
 
 def test_cli_train_then_evaluate(tmp_path, capsys):
-    """On a dataset sampled by the project's own sampler (lagnb.data.dataset)."""
-    from lagnb.data.dataset import ensure_dataset
+    """On a dataset sampled by the project's own sampler (lagnb.data.build)."""
+    from lagnb.data.build import ensure_dataset
 
     data = ensure_dataset(
         tmp_path / "data",
@@ -123,7 +123,7 @@ def test_cli_train_then_evaluate(tmp_path, capsys):
     rc = main(
         [
             "train",
-            "--preset",
+            "--size",
             "tiny",
             "--data",
             str(data),
@@ -159,7 +159,7 @@ def test_cli_train_then_evaluate(tmp_path, capsys):
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert {r["split"] for r in res["by_split"]} <= {"test", "ood"}
-    from lagnb.data.dataset import load_split
+    from lagnb.data.reader import load_split
 
     expected = sum(min(2, len(load_split(data, s))) for s in ("test", "ood"))
     assert res["meta"]["examples"] == expected == sum(r["n"] for r in res["by_split"])
@@ -174,5 +174,5 @@ def test_bad_device(data, tmp_path):
 
 
 def test_missing_data(tmp_path):
-    with pytest.raises(LagnbError, match="no data for split 'train'"):
+    with pytest.raises(LagnbError, match="no complete dataset"):
         train(cfg(tmp_path, tmp_path / "o"), progress=False)

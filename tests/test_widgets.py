@@ -1,13 +1,22 @@
 """The autocomplete widget app, driven from Python: set values, click, read the state."""
 
+import html
+
 import pytest
 
-from lagnb.apps.autocomplete import engine_terms
-from lagnb.apps.widgets import FIELD_PRESETS, AutocompleteApp
+from lagnb.apps.autocomplete import assess, engine_terms
+from lagnb.apps.widgets import AutocompleteApp
 from lagnb.ml.model import build_model, save_bundle
 from lagnb.ml.tokenizer import build_tokenizer
+from lagnb.physics import catalogue
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
+
+HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
+# H H with an ε: total hypercharge 1 + 1 = 2, not 0
+WRONG_HYPERCHARGE = (
+    "+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 1 ID1 CONTRACTIONS SU2 ID0 ID1"
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +36,10 @@ def app(model_dir):
 
 
 def test_starts_with_the_standard_model(app):
-    assert tuple(app.fields) == FIELD_PRESETS["Standard Model (one generation)"]
+    assert tuple(app.fields) == catalogue.get("sm").fields
+    assert [f.name for f in app.fields] == ["Q", "u", "d", "L", "e", "H"]
+    assert app.catalogue.value == "sm" and app.catalogue.options == tuple(catalogue.CATALOGUE)
+    assert "Standard Model" in app.catalogue_description.value
     assert len(app.field_list.options) == 6
     assert len(app.engine_term.options) == len(lagrangian(app.fields).term_tokens())
     assert app.partial_terms == []
@@ -65,58 +77,132 @@ def test_bad_builder_input_is_reported_not_raised(app):
     assert "not a rational number" in app.status.value
 
 
-def test_presets_and_engine_terms_fill_the_partial_lagrangian(app):
-    app.preset.value = "Higgs doublet"
-    app.preset_button.click()
+def test_the_catalogue_menu_loads_named_models(app):
+    app.partial.value = WRONG_HYPERCHARGE
+    app.catalogue.value = "2hdm"
+    assert "two Higgs doublets" in app.catalogue_description.value
+    app.catalogue_button.click()
+    assert app.fields == [Field.scalar(1, 2, 1), Field.scalar(1, 2, 1)]
+    assert [f.name for f in app.fields] == ["H_1", "H_2"]
+    assert app.partial.value == "" and "loaded 2hdm" in app.status.value
+    assert not app.load_from_catalogue("SM")
+    assert "unknown model 'SM': the catalogue has sm_leptons_higgs, sm," in html.unescape(
+        app.status.value
+    )
+    assert len(app.fields) == 2
+
+
+def test_engine_terms_fill_the_partial_lagrangian(app):
+    app.set_fields(lagrangian(HIGGS).fields)
     assert app.fields == [Field.scalar(1, 2, 1)]
     app.engine_term.value = 4
     app.engine_add_button.click()
     app.engine_term.value = 0
     app.engine_add_button.click()
-    terms = lagrangian("[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]").term_tokens()
+    terms = lagrangian(HIGGS).term_tokens()
     assert app.partial_terms == [terms[4], terms[0]]
     assert app.lagrangian.value.count(r"\\ &") == 1  # two lines of LaTeX
 
 
-def test_complete_accept_reject_export(app):
-    app.preset.value = "leptons + Higgs"
-    app.preset_button.click()
+def test_each_partial_term_gets_the_checkers_verdict(app):
+    app.set_fields(lagrangian(HIGGS).fields)
+    mass = lagrangian(HIGGS).term_tokens()[-1]
+    app.partial.value = f"{mass}\n{WRONG_HYPERCHARGE}\n+ FIELD SPIN 0 ID0"
+    verdicts = app.partial_checks.value
+    assert verdicts.count("<li>") == 3
+    items = verdicts.split("<li>")[1:]
+    assert ">valid<" in items[0] and ">invalid<" in items[1] and ">malformed<" in items[2]
+    assert "Invalid: U(1) hypercharges add up to 2, not 0." in items[1]
+    assert "does not parse" in items[2]
+    assert [c.status for c in app.check_partial()] == ["valid", "invalid", "malformed"]
+    app.partial.value = mass
+    assert (
+        app.partial_checks.value.count("<li>") == 1 and ">invalid<" not in app.partial_checks.value
+    )
+
+
+def test_complete_with_the_model_shows_checked_suggestions(app):
+    app.load_from_catalogue("sm_leptons_higgs")
     for k in (0, 1, 2):
         app.add_engine_term(k)
     before = list(app.partial_terms)
+    app.show_rejected.value = True
     app.complete_button.click()
     c = app.completion
     assert c is not None, app.status.value
-    assert 1 <= len(app.rows) <= 2
+    assert 1 <= len(app.rows) <= 2 and c.dropped == ()
     assert len(app.suggestion_box.children) == len(app.rows)
     assert f"{len(c.suggestions)} suggestions" in app.status.value
     for row in app.rows:
         assert row.suggestion.status in ("valid", "invalid", "duplicate")
         assert row.suggestion.status in row.math.value
         assert "$" in row.math.value  # LaTeX for HTMLMath
+        assert row.accept_button.disabled is (not row.suggestion.valid)
     assert "still missing" in app.missing.value
-    app.rows[0].accept_button.click()
-    assert app.decisions[0] == "accepted"
+    # an untrained model writes invalid terms: shown last, no live accept button, refused
+    bad = [r for r in app.rows if r.suggestion.rejected]
+    assert bad and app.rows[-1] is bad[-1]
+    bad[0].accept_button.click()
+    assert bad[0].decision is None and app.partial_terms == before
+    assert "not added (invalid)" in app.status.value
+    bad[0].reject_button.click()
+    assert bad[0].decision == "rejected" and bad[0].widget.layout.opacity == "0.45"
+    # by default they are dropped and counted
+    app.show_rejected.value = False
+    app.complete()
+    assert [r.suggestion for r in app.rows] == [s for s in c.suggestions if not s.rejected]
+    n = len(bad)
+    assert f"{n} invalid suggestion{'' if n == 1 else 's'} dropped" in app.status.value
+
+
+def test_only_valid_new_suggestions_can_be_accepted(app):
+    fs = (Field.scalar(1, 2, 1, "H"),)
+    quartic, kinetic, _w, _b, mass = lagrangian(HIGGS).term_tokens()
+    app.set_fields(fs)
+    app.show(assess(fs, [mass], [WRONG_HYPERCHARGE, quartic, mass, kinetic], show_rejected=True))
+    assert [r.suggestion.status for r in app.rows] == ["valid", "duplicate", "valid", "invalid"]
+    assert [r.accept_button.disabled for r in app.rows] == [False, True, False, True]
+    assert not app.accept(1)
+    assert "not added (duplicate)" in app.status.value and "partial term 1" in app.status.value
+    assert not app.accept(3)
+    assert "hypercharges add up to 2, not 0" in app.status.value
+    assert not app.accept(7) and "there is no suggestion 8" in app.status.value
+    assert app.partial_terms == [mass]
+    # the user types the kinetic term in by hand: its suggestion is now a duplicate
+    app.partial.value += "\n" + kinetic
+    app.rows[2].accept_button.click()
+    assert app.decisions[2] is None and app.rows[2].accept_button.disabled
+    assert "Duplicate: the same tokens (up to ID labels) as partial term 2" in app.status.value
+    app.accept_all_button.click()
+    assert app.decisions == ["accepted", None, None, None]
     assert app.rows[0].accept_button.disabled and app.rows[0].reject_button.disabled
-    assert app.partial_terms == [*before, app.rows[0].suggestion.tokens]
+    assert app.partial_terms == [mass, kinetic, quartic]
     app.rows[0].accept_button.click()  # accepting twice adds nothing
-    assert len(app.partial_terms) == len(before) + 1
-    if len(app.rows) > 1:
-        app.rows[1].reject_button.click()
-        assert app.decisions[1] == "rejected"
-        assert app.rows[1].widget.layout.opacity == "0.45"
+    assert len(app.partial_terms) == 3
     app.export_tokens_button.click()
-    first, second = app.export.value.splitlines()
-    assert first == app.fields_tokens
-    assert second == " ".join(app.partial_terms)
+    assert app.export.value.splitlines() == [HIGGS, f"{mass} {kinetic} {quartic}"]
     app.export_latex_button.click()
-    assert app.export.value.startswith(r"\mathcal{L} \supset")
-    assert r"\epsilon" in app.export.value or "H" in app.export.value
+    # μ² H†H, (D_μH)†(D^μH), λ (H†H)²: written by hand
+    assert app.export.value == (
+        r"\mathcal{L} \supset {H}_{a} {H^{\dagger}}^{a} "
+        r"+ (D_{\mu} {H^{\dagger}}^{a}) (D^{\mu} {H}_{a}) "
+        r"+ {H}_{a} {H}_{b} {H^{\dagger}}^{a} {H^{\dagger}}^{b}"
+    )
+
+
+def test_invalid_partial_terms_are_named_after_a_completion(app):
+    fs = lagrangian(HIGGS).fields
+    mass = lagrangian(HIGGS).term_tokens()[-1]
+    app.set_fields(fs)
+    app.show(assess(fs, [mass, WRONG_HYPERCHARGE], []))
+    assert "1 of your partial terms is rejected by the term checker" in app.status.value
+    assert app.partial_terms == [mass, WRONG_HYPERCHARGE]
+    assert ">invalid<" in app.partial_checks.value
 
 
 def test_accept_all_takes_only_valid_new_terms(app):
-    app.preset.value = "Higgs doublet"
-    app.preset_button.click()
+    app.load_from_catalogue("2hdm")
+    app.show_rejected.value = True
     app.complete()
     n = len(app.partial_terms)
     app.accept_all_button.click()
@@ -139,10 +225,11 @@ def test_errors_go_to_the_status_line(app, tmp_path):
 
 
 def test_a_new_field_list_clears_old_suggestions(app):
-    app.load_preset("Higgs doublet")
-    app.complete()
+    fs = lagrangian(HIGGS).fields
+    app.set_fields(fs)
+    app.show(assess(fs, [], lagrangian(HIGGS).term_tokens()[:1]))
     assert app.rows
-    app.load_preset("two Higgs doublets")
+    app.load_from_catalogue("2hdm")
     assert app.rows == [] and app.suggestion_box.children == () and app.completion is None
 
 

@@ -8,8 +8,12 @@ each one is then judged by the engine's term checker (:mod:`lagnb.physics.check`
 * ``valid`` — gauge and Lorentz invariant, renormalizable, non-zero;
 * ``invalid`` — parses but fails a physics check (the reasons say which);
 * ``malformed`` — does not parse (only without the grammar constraint);
-* ``duplicate`` — the same operator as a term already present: equal canonical (label-
-  invariant) tokens, or equal up to a constant to the same engine term.
+* ``duplicate`` — a valid term, but the same operator as a term already present: equal
+  canonical (label-invariant) tokens, or equal up to a constant to the same engine term.
+
+Only ``valid`` suggestions can be accepted.  Those the checker rejects (invalid, malformed) are
+dropped and counted, or — with ``show_rejected`` — listed after the others.  The user's own
+partial terms get the checker's verdict too (:attr:`Completion.partial_checks`).
 
 The engine's exact Lagrangian tells which of its terms are still missing, before and after
 the suggestions, for comparison.
@@ -21,23 +25,21 @@ proposed (the engine comparison lists them).
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import LogitsProcessorList, StoppingCriteriaList
 
 from lagnb.errors import LagnbError, TokenError
-from lagnb.ml.decoding import GrammarLogitsProcessor, TermLimit
-from lagnb.physics.check import TermCheck, check_term
-from lagnb.physics.engine import as_fields, lagrangian
+from lagnb.ml.generate import generate_terms_parsed
+from lagnb.ml.model import Bundle, load_bundle, model_dir
+from lagnb.physics.check import TermCheck, check_parsed
+from lagnb.physics.engine import as_fields, lagrangian_parsed
 from lagnb.physics.fields import Field, default_names, fields_tokens, split_tokens
-from lagnb.physics.grammar import Grammar, GrammarState
 from lagnb.physics.terms import Commutator, Derivative, FieldFactor, SigmaBar, Term
 from lagnb.physics.tokens import canonical_term, parse_term, split_terms
 
@@ -114,15 +116,16 @@ class EngineTerm:
     latex: str
 
 
-def engine_terms(fields: str | Iterable[Field]) -> tuple[EngineTerm, ...]:
-    """Every term of the exact Lagrangian, h.c. terms written out (the BART-L target order)."""
-    fs = as_fields(fields)
-    lag = lagrangian(fs)
+def engine_terms(fields: tuple[Field, ...]) -> tuple[EngineTerm, ...]:
+    """Every term of the exact Lagrangian of ``fields`` (a field list parsed by
+    :func:`~lagnb.physics.engine.as_fields`), h.c. terms written out (the BART-L target
+    order)."""
+    lag = lagrangian_parsed(fields)
     out = []
     for k, t in enumerate(lag.terms):
         for conj in (False, True) if not t.hermitian else (False,):
             tt = t.conjugate() if conj else t
-            out.append(EngineTerm(k, conj, t.kind, tt.tokens(fs), term_latex(fs, tt)))
+            out.append(EngineTerm(k, conj, t.kind, tt.tokens(fields), term_latex(fields, tt)))
     return tuple(out)
 
 
@@ -133,10 +136,9 @@ def _key(check: TermCheck) -> tuple[int, bool] | None:
     return (check.match, check.match_conjugate)
 
 
-def missing_terms(
-    fields: str | Iterable[Field], checks: Iterable[TermCheck]
-) -> tuple[EngineTerm, ...]:
-    """Engine terms that none of the checked terms equals (the exact completion)."""
+def missing_terms(fields: tuple[Field, ...], checks: Iterable[TermCheck]) -> tuple[EngineTerm, ...]:
+    """Engine terms that none of the checked terms equals (the exact completion); ``fields``
+    is the parsed field list the terms were checked against."""
     covered = {k for c in checks if (k := _key(c)) is not None}
     return tuple(e for e in engine_terms(fields) if (e.index, e.conjugate) not in covered)
 
@@ -146,8 +148,10 @@ def missing_terms(
 class Suggestion:
     """One proposed term and the engine's verdict on it.
 
-    ``status`` is ``valid``, ``invalid``, ``malformed`` or ``duplicate``; ``duplicate_of`` is
-    the position of the earlier term it repeats, counted over partial terms then suggestions.
+    ``status`` is ``valid``, ``invalid``, ``malformed`` or ``duplicate`` (a valid term that
+    repeats one already there); ``duplicate_of`` is the position of the earlier term it
+    repeats, counted over partial terms then suggestions.  Only a ``valid`` suggestion can be
+    accepted.
     """
 
     tokens: str
@@ -159,17 +163,39 @@ class Suggestion:
 
     @property
     def valid(self) -> bool:
+        """Valid and new: the only suggestions that may join the Lagrangian."""
         return self.status == "valid"
+
+    @property
+    def rejected(self) -> bool:
+        """The term checker rejects it (``invalid`` or ``malformed``)."""
+        return not self.check.valid
 
     @property
     def engine_term(self) -> tuple[int, bool] | None:
         """(index, conjugate) of the engine term this equals, if any."""
         return _key(self.check)
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tokens": self.tokens,
+            "status": self.status,
+            "reason": self.reason,
+            "latex": self.latex,
+            "duplicate_of": self.duplicate_of,
+            "engine_term": list(self.engine_term) if self.engine_term else None,
+        }
+
 
 @dataclass(frozen=True)
 class Completion:
-    """The model's completion of a partial Lagrangian, checked against the engine."""
+    """Suggestions for a partial Lagrangian, checked against the engine.
+
+    ``partial_checks`` are the checker's verdicts on the partial terms (the user's own terms
+    can be wrong too).  ``suggestions`` lists the valid and duplicate suggestions first (in the
+    model's order), then — only when asked for — the ones the checker rejects; ``dropped``
+    holds the rejected suggestions that were left out.
+    """
 
     fields: tuple[Field, ...]
     partial: tuple[str, ...]
@@ -177,14 +203,20 @@ class Completion:
     suggestions: tuple[Suggestion, ...]
     missing_before: tuple[EngineTerm, ...]
     missing_after: tuple[EngineTerm, ...]
-    generated: str
-    truncated: bool
-    seconds: float
+    generated: str = ""
+    truncated: bool = False
+    seconds: float = 0.0
+    dropped: tuple[Suggestion, ...] = ()
 
     @property
     def new_valid(self) -> list[Suggestion]:
         """Valid, non-duplicate suggestions."""
         return [s for s in self.suggestions if s.valid]
+
+    @property
+    def invalid_partial(self) -> list[int]:
+        """Positions of the partial terms the checker rejects."""
+        return [k for k, c in enumerate(self.partial_checks) if not c.valid]
 
     @property
     def recovered(self) -> int:
@@ -197,22 +229,48 @@ class Completion:
         return " ".join(self.terms(accepted))
 
     def terms(self, accepted: Iterable[int] | None = None) -> list[str]:
+        """The partial terms plus the suggestions at positions ``accepted`` (default: every
+        valid one); raises :class:`LagnbError` for a suggestion that is not valid and new."""
         chosen = (
             [k for k, s in enumerate(self.suggestions) if s.valid]
             if accepted is None
             else list(accepted)
         )
+        for k in chosen:
+            if not 0 <= k < len(self.suggestions):
+                raise LagnbError(
+                    f"suggestion {k + 1} does not exist: there are {len(self.suggestions)}"
+                )
+            s = self.suggestions[k]
+            if not s.valid:
+                raise LagnbError(f"suggestion {k + 1} cannot be accepted: {s.reason}")
         return [*self.partial, *(self.suggestions[k].tokens for k in chosen)]
 
     def summary(self) -> str:
-        """Plain text: one line per suggestion, then the engine comparison."""
+        """Plain text: the verdict on each partial term, one entry per suggestion, then the
+        engine comparison."""
+        n, bad, dropped = len(self.partial), len(self.invalid_partial), len(self.dropped)
+        head = f"{n} partial term{'' if n == 1 else 's'}"
         rows = [
-            f"{len(self.partial)} partial terms, {len(self.suggestions)} suggestions "
-            f"({len(self.new_valid)} valid and new){' [truncated]' if self.truncated else ''}"
+            head
+            + (f", {bad} rejected by the term checker:" if bad else ", all valid:" if n else "")
         ]
+        for k, (t, c) in enumerate(zip(self.partial, self.partial_checks, strict=True), 1):
+            rows.append(f"  p{k:<2} {c.status:<9} {t}")
+            rows.append(f"      {c.explain()}")
+        rows.append(
+            f"{len(self.suggestions)} suggestions ({len(self.new_valid)} valid and new)"
+            + (
+                f"; {dropped} invalid suggestion{'' if dropped == 1 else 's'} dropped "
+                "(show them with show_rejected=True, or --show-rejected)"
+                if dropped
+                else ""
+            )
+            + (" [truncated]" if self.truncated else "")
+        )
         for k, s in enumerate(self.suggestions, start=1):
-            rows.append(f"{k:3d} {s.status:<9} {s.tokens}")
-            rows.append(f"    {s.reason}")
+            rows.append(f"  {k:<3} {s.status:<9} {s.tokens}")
+            rows.append(f"      {s.reason}")
         rows.append(
             f"engine: {len(self.missing_before)} terms missing before, "
             f"{len(self.missing_after)} after the valid suggestions"
@@ -224,17 +282,9 @@ class Completion:
         return {
             "fields": fields_tokens(self.fields),
             "partial": list(self.partial),
-            "suggestions": [
-                {
-                    "tokens": s.tokens,
-                    "status": s.status,
-                    "reason": s.reason,
-                    "latex": s.latex,
-                    "duplicate_of": s.duplicate_of,
-                    "engine_term": list(s.engine_term) if s.engine_term else None,
-                }
-                for s in self.suggestions
-            ],
+            "partial_checks": [c.to_json() for c in self.partial_checks],
+            "suggestions": [s.to_json() for s in self.suggestions],
+            "dropped": len(self.dropped),
             "missing_before": [e.tokens for e in self.missing_before],
             "missing_after": [e.tokens for e in self.missing_after],
             "truncated": self.truncated,
@@ -244,10 +294,10 @@ class Completion:
 
 # -- the partial Lagrangian ------------------------------------------------------------------------
 def partial_terms(
-    fields: Sequence[Field], partial: str | Iterable[str] | None, *, reorder: bool = True
+    fields: tuple[Field, ...], partial: str | Iterable[str] | None, *, reorder: bool = True
 ) -> list[str]:
-    """The partial Lagrangian as a list of term strings, each checked to parse, sorted into
-    BART-L section order (stable) when ``reorder``.
+    """The partial Lagrangian as a list of term strings, each checked to parse against the
+    parsed field list ``fields``, sorted into BART-L section order (stable) when ``reorder``.
 
     Raises :class:`TokenError` naming the partial term that does not parse.
     """
@@ -269,12 +319,20 @@ def partial_terms(
 
 
 def judge(
-    fields: Sequence[Field], present: Sequence[str], candidates: Sequence[str]
+    fields: tuple[Field, ...],
+    present: Sequence[str],
+    candidates: Sequence[str],
+    *,
+    present_checks: Sequence[TermCheck] | None = None,
 ) -> list[Suggestion]:
-    """Check candidate terms against the engine and against the terms already present.
+    """Check candidate terms with the term checker and against the terms already present, for
+    the parsed field list ``fields``.
 
-    A candidate that repeats a present term or an earlier candidate (same canonical tokens, or
-    the same engine term up to a constant) is a ``duplicate``.
+    A valid candidate that repeats a present term or an earlier candidate (same canonical
+    tokens, or the same engine term up to a constant) is a ``duplicate``.  The result lists the
+    candidates the checker accepts (valid and duplicate) first, in the given order, then those
+    it rejects (invalid, malformed); ``duplicate_of`` counts positions in that order.
+    ``present_checks``: the verdicts on ``present``, if already known.
     """
     seen_canon: dict[str, int] = {}
     seen_key: dict[tuple[int, bool], int] = {}
@@ -285,21 +343,27 @@ def judge(
         if (k := _key(check)) is not None:
             seen_key.setdefault(k, pos)
 
-    for pos, text in enumerate(present):
-        remember(pos, text, check_term(fields, text))
+    if present_checks is None:
+        present_checks = [check_parsed(fields, t) for t in present]
+    for pos, (text, check) in enumerate(zip(present, present_checks, strict=True)):
+        remember(pos, text, check)
+    checks = [check_parsed(fields, t) for t in candidates]
+    order = sorted(range(len(candidates)), key=lambda j: not checks[j].valid)  # stable
     out = []
     names = default_names(fields)
-    for j, text in enumerate(candidates):
-        pos = len(present) + j
-        check = check_term(fields, text)
+    for j in order:
+        text, check = candidates[j], checks[j]
+        pos = len(present) + len(out)
         latex = term_latex(fields, check.term, names) if check.term is not None else None
+        if not check.valid:
+            out.append(Suggestion(text, check, check.status, check.explain(), latex))
+            continue
         dup = None
-        if check.parses:
-            canon = canonical_term(fields, text)
-            if canon in seen_canon:
-                dup, why = seen_canon[canon], "the same tokens (up to ID labels) as"
-            elif (k := _key(check)) is not None and k in seen_key:
-                dup, why = seen_key[k], "the same operator (up to a constant) as"
+        canon = canonical_term(fields, text)
+        if canon in seen_canon:
+            dup, why = seen_canon[canon], "the same tokens (up to ID labels) as"
+        elif (k := _key(check)) is not None and k in seen_key:
+            dup, why = seen_key[k], "the same operator (up to a constant) as"
         if dup is not None:
             where = (
                 f"partial term {dup + 1}"
@@ -315,22 +379,56 @@ def judge(
     return out
 
 
-# -- models ----------------------------------------------------------------------------------------
-def load_model_or_shipped(model_path: str | Path = "", device: str = "cpu") -> Any:
-    """The model in ``model_path`` (relative paths from the repository root), or the model
-    shipped with lagnb when ``model_path`` is empty — or missing, with a printed note, so that
-    a notebook whose training run has not happened still runs.  No progress bars."""
-    from lagnb.apps.teaching import load_model
-    from lagnb.ml.model import shipped_model_path
-    from lagnb.paths import resolve_path
+def assess(
+    fields: tuple[Field, ...],
+    partial: str | Iterable[str] | None,
+    candidates: Sequence[str],
+    *,
+    show_rejected: bool = False,
+    reorder: bool = True,
+    generated: str | None = None,
+    truncated: bool = False,
+    seconds: float = 0.0,
+) -> Completion:
+    """Judge candidate terms for a partial Lagrangian, without a model: the checker's verdict on
+    every partial term and candidate, duplicates, and the engine's missing terms before and
+    after the valid candidates.  Candidates the checker rejects are left out (counted in
+    ``dropped``) unless ``show_rejected``; then they are listed after the others.  ``fields``
+    is the parsed field list (:func:`~lagnb.physics.engine.as_fields`).
 
-    path = resolve_path(model_path) if str(model_path) else shipped_model_path()
+    Raises :class:`TokenError` naming a partial term that does not parse.
+    """
+    prefix = partial_terms(fields, partial, reorder=reorder)
+    partial_checks = tuple(check_parsed(fields, t) for t in prefix)
+    judged = judge(fields, prefix, candidates, present_checks=partial_checks)
+    rejected = tuple(s for s in judged if s.rejected)
+    shown = tuple(judged) if show_rejected else tuple(s for s in judged if not s.rejected)
+    before = missing_terms(fields, partial_checks)
+    after = missing_terms(fields, [*partial_checks, *(s.check for s in shown if s.valid)])
+    return Completion(
+        fields,
+        tuple(prefix),
+        partial_checks,
+        shown,
+        before,
+        after,
+        " ".join(candidates) if generated is None else generated,
+        truncated,
+        seconds,
+        () if show_rejected else rejected,
+    )
+
+
+# -- models ----------------------------------------------------------------------------------------
+def load_model_or_shipped(model_path: str | Path = "", device: str = "cpu") -> Bundle:
+    """The model in ``model_path`` (see :func:`lagnb.ml.model.model_dir`), or the model
+    shipped with lagnb when ``model_path`` is empty — or missing, with a printed note, so that
+    a notebook whose training run has not happened still runs."""
+    path = model_dir(model_path)
     if str(model_path) and not (path / "config.json").is_file():
         print(f"no model at {model_path}: using the model shipped with lagnb instead")
-        path = shipped_model_path()
-    bundle = load_model(path)
-    bundle.model.to(device)
-    return bundle
+        path = None
+    return load_bundle(path, device=device)
 
 
 # -- generation ------------------------------------------------------------------------------------
@@ -351,104 +449,6 @@ def torch_threads(n: int | None):
             torch.set_num_threads(before)
 
 
-def _split_generated(
-    grammar: Grammar,
-    start: GrammarState,
-    tokens: list[str],
-    max_terms: int | None,
-    ended: bool = True,
-) -> tuple[list[str], bool]:
-    """Cut generated tokens into terms with the grammar; returns (complete terms, cut short).
-
-    A term is known to be complete only when a new term or ``[EOS]`` follows it: when the
-    generation stopped at the length limit (``ended=False``) the last term is dropped.  Tokens
-    the grammar rejects (unconstrained decoding) fall back to :func:`split_terms`.
-    """
-    s, starts, rejected = start, [], False
-    for pos, tok in enumerate(tokens):
-        nxt = grammar.advance(s, tok)
-        if nxt is None:
-            rejected = True
-            break
-        if nxt.terms > s.terms:
-            starts.append(pos)
-        s = nxt
-    if rejected:
-        # unconstrained output the grammar rejects: keep what the model wrote, split as usual
-        terms = split_terms(" ".join(tokens))
-        if terms and terms[-1] in ("+", "-"):
-            terms = terms[:-1]
-        if not ended and terms and (max_terms is None or len(terms) <= max_terms):
-            return terms[:-1], True
-        return terms[:max_terms], False
-    bounds = [*starts, len(tokens)]
-    terms = [" ".join(tokens[a:b]) for a, b in itertools.pairwise(bounds)]
-    if max_terms is not None and len(terms) > max_terms:
-        return terms[:max_terms], False
-    if terms and not (ended and (s.at_term_end or s.phase == "end")):
-        return terms[:-1], True
-    return terms, False
-
-
-def generate_terms(
-    bundle: Any,
-    fields: Sequence[Field],
-    prefix: Sequence[str] = (),
-    *,
-    max_terms: int | None = None,
-    max_new_tokens: int | None = None,
-    constrained: bool = True,
-    num_beams: int = 1,
-    min_terms: int = 0,
-) -> tuple[list[str], str, bool]:
-    """Let the model continue ``prefix`` (complete terms) for ``fields``.
-
-    Returns (new terms, the raw generated token string, cut short by the length limit).
-    """
-    from lagnb.ml.tokenizer import decode, encode_input, encode_target
-
-    tok, model = bundle.tokenizer, bundle.model
-    enc = encode_input(tok, fields_tokens(fields))
-    start_id = model.generation_config.decoder_start_token_id
-    if start_id is None:
-        start_id = model.config.decoder_start_token_id
-    dec = [int(start_id)] + (encode_target(tok, " ".join(prefix), eos=False) if prefix else [])
-    limit = int(model.config.max_position_embeddings)
-    if len(enc) > limit:
-        raise LagnbError(f"the field list is {len(enc)} tokens; the model reads at most {limit}")
-    budget = limit - len(dec)
-    if budget <= 1:
-        raise LagnbError(
-            f"the partial Lagrangian is {len(dec)} tokens; the model writes at most {limit}"
-        )
-    new = budget if max_new_tokens is None else min(max_new_tokens, budget)
-    grammar = Grammar(fields)
-    start = grammar.boundary() if prefix else grammar.initial()
-    processors, stops = LogitsProcessorList(), StoppingCriteriaList()
-    if constrained:
-        proc = GrammarLogitsProcessor(grammar, tok, len(dec), start, min_terms)
-        processors.append(proc)
-        if max_terms is not None:
-            stops.append(TermLimit(proc, max_terms))
-    device = bundle.model.device
-    with torch.no_grad():
-        out = model.generate(
-            input_ids=torch.tensor([enc], device=device),
-            attention_mask=torch.ones(1, len(enc), dtype=torch.long, device=device),
-            decoder_input_ids=torch.tensor([dec], device=device),
-            max_length=len(dec) + new,
-            num_beams=num_beams,
-            do_sample=False,
-            logits_processor=processors,
-            stopping_criteria=stops,
-        )
-    new_ids = out[0, len(dec) :].tolist()
-    text = decode(tok, new_ids)
-    hit_eos = tok.eos_token_id in new_ids
-    terms, cut = _split_generated(grammar, start, text.split(), max_terms, ended=hit_eos)
-    return terms, text, cut
-
-
 def complete(
     bundle: Any,
     fields: str | Iterable[Field],
@@ -460,8 +460,10 @@ def complete(
     reorder: bool = True,
     num_beams: int = 1,
     min_terms: int = 0,
+    show_rejected: bool = False,
 ) -> Completion:
-    """Propose the terms missing from ``partial`` with the model in ``bundle``.
+    """Propose the terms missing from ``partial`` with the model in ``bundle``; every partial
+    term and every suggestion gets the term checker's verdict (see :func:`assess`).
 
     Args:
         bundle: a :class:`lagnb.ml.model.Bundle` (model + tokenizer).
@@ -475,13 +477,44 @@ def complete(
         num_beams: beam width (greedy by default).
         min_terms: (constrained only) forbid ending before this many new terms, e.g. 1 to
             always get a proposal even when the model would call the Lagrangian complete.
+        show_rejected: keep the suggestions the term checker rejects (listed after the others,
+            marked invalid); by default they are dropped and only counted.
     """
-    t0 = time.perf_counter()
-    fs = as_fields(fields)
-    prefix = partial_terms(fs, partial, reorder=reorder)
-    new, text, truncated = generate_terms(
+    return complete_parsed(
         bundle,
-        fs,
+        as_fields(fields),
+        partial,
+        max_terms=max_terms,
+        max_new_tokens=max_new_tokens,
+        constrained=constrained,
+        reorder=reorder,
+        num_beams=num_beams,
+        min_terms=min_terms,
+        show_rejected=show_rejected,
+    )
+
+
+def complete_parsed(
+    bundle: Any,
+    fields: tuple[Field, ...],
+    partial: str | Iterable[str] | None = None,
+    *,
+    max_terms: int | None = None,
+    max_new_tokens: int | None = None,
+    constrained: bool = True,
+    reorder: bool = True,
+    num_beams: int = 1,
+    min_terms: int = 0,
+    show_rejected: bool = False,
+) -> Completion:
+    """:func:`complete` for a field list already parsed by
+    :func:`~lagnb.physics.engine.as_fields` (a non-empty tuple of Fields): for the CLI and the
+    widgets, which parse their input once."""
+    t0 = time.perf_counter()
+    prefix = partial_terms(fields, partial, reorder=reorder)
+    new, text, truncated = generate_terms_parsed(
+        bundle,
+        fields,
         prefix,
         max_terms=max_terms,
         max_new_tokens=max_new_tokens,
@@ -489,18 +522,13 @@ def complete(
         num_beams=num_beams,
         min_terms=min_terms,
     )
-    partial_checks = tuple(check_term(fs, t) for t in prefix)
-    suggestions = tuple(judge(fs, prefix, new))
-    before = missing_terms(fs, partial_checks)
-    after = missing_terms(fs, [*partial_checks, *(s.check for s in suggestions if s.valid)])
-    return Completion(
-        fs,
-        tuple(prefix),
-        partial_checks,
-        suggestions,
-        before,
-        after,
-        text,
-        truncated,
-        time.perf_counter() - t0,
+    c = assess(
+        fields,
+        prefix,
+        new,
+        show_rejected=show_rejected,
+        reorder=False,
+        generated=text,
+        truncated=truncated,
     )
+    return replace(c, seconds=time.perf_counter() - t0)

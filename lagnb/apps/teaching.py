@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from lagnb.errors import LagnbError
-from lagnb.physics.check import TermCheck, check_lagrangian
-from lagnb.physics.engine import as_fields, lagrangian
+from lagnb.physics.check import TermCheck, check_lagrangian, check_lagrangian_parsed
+from lagnb.physics.engine import as_fields, lagrangian_parsed
 from lagnb.physics.fields import HALF, Field
 from lagnb.physics.terms import Lagrangian
 from lagnb.physics.tokens import split_terms
@@ -166,7 +166,7 @@ def check_triplet_hypercharge(y: object) -> ExerciseResult:
     yy = _fraction(y, "hypercharge")
     lep = Field.left(1, 2, -1, name="L")
     delta = Field.scalar(1, 3, yy, name=r"\Delta")
-    lag = lagrangian((lep, delta))
+    lag = lagrangian_parsed((lep, delta))
     found = [t for t in lag.by_kind("yukawa") if sum(f.field == 0 for f in t.field_factors) == 2]
     if found:
         conj = any(f.conjugate for f in found[0].field_factors if f.field == 1)
@@ -200,7 +200,7 @@ def check_2hdm_quartics(n: object) -> ExerciseResult:
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         return ExerciseResult(False, f"answer with a whole number, not {n!r}")
-    quartics = lagrangian(two_higgs_doublets()).by_kind("quartic")
+    quartics = lagrangian_parsed(two_higgs_doublets()).by_kind("quartic")
     want = len(quartics)
     complex_ = sum(not t.hermitian for t in quartics)
     n = int(n)
@@ -320,9 +320,8 @@ def latex_block(lag: Lagrangian) -> Any:
 
 def verdict_table(fields: Iterable[Field] | str, text: str, width: int = 90) -> str:
     """A plain-text table of a Lagrangian string's terms with the checker's verdict on each."""
-    fs = as_fields(fields)
     terms = split_terms(text)
-    checks = check_lagrangian(fs, text)
+    checks = check_lagrangian(fields, text)
     rows = []
     for k, (tok, c) in enumerate(zip(terms, checks)):
         kind = c.term.kind if c.term is not None else "?"
@@ -341,32 +340,24 @@ def missing_terms(fields: Iterable[Field] | str, text: str) -> Lagrangian:
     h.c.) up to a constant; what is left is what the model still has to learn.
     """
     fs = as_fields(fields)
-    lag = lagrangian(fs)
-    found = {c.match for c in check_lagrangian(fs, text) if c.valid and c.match is not None}
-    return Lagrangian(fs, tuple(t for k, t in enumerate(lag.terms) if k not in found))
+    return _not_found(lagrangian_parsed(fs), check_lagrangian_parsed(fs, text))
+
+
+def _not_found(lag: Lagrangian, checks: Iterable[TermCheck]) -> Lagrangian:
+    """The terms of ``lag`` that no valid checked term matches (checked against
+    ``lag.fields``)."""
+    found = {c.match for c in checks if c.valid and c.match is not None}
+    return Lagrangian(lag.fields, tuple(t for k, t in enumerate(lag.terms) if k not in found))
 
 
 def load_model(model_path: str | Path = "") -> Any:
-    """The model the tour asks: the folder ``model_path`` if given (a relative path is looked up
-    from the working directory, then from the repository root), else the model shipped inside
-    lagnb.  Loads on the CPU without the "Loading weights" progress bar, so that notebook
-    outputs stay the same from run to run.  Returns a :class:`lagnb.ml.model.Bundle`.
-    """
-    from transformers.utils import logging as hf_logging
+    """The model the tour asks: the folder ``model_path`` if given (relative to the working
+    directory, else to the repository root), else the model shipped inside lagnb; on the CPU,
+    without progress bars, so that notebook outputs stay the same from run to run.  Returns a
+    :class:`lagnb.ml.model.Bundle` (see :func:`lagnb.ml.model.load_bundle`)."""
+    from lagnb.ml.model import load_bundle
 
-    from lagnb.ml.model import load_bundle, shipped_model_path
-    from lagnb.paths import repo_root
-
-    path = Path(model_path).expanduser() if str(model_path) else shipped_model_path()
-    if not path.is_absolute() and not path.exists():
-        path = repo_root() / path
-    bar = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        return load_bundle(path)
-    finally:
-        if bar:
-            hf_logging.enable_progress_bar()
+    return load_bundle(model_path or None)
 
 
 def compare_with_engine(fields: Iterable[Field] | str, text: str) -> str:
@@ -376,10 +367,10 @@ def compare_with_engine(fields: Iterable[Field] | str, text: str) -> str:
     from lagnb.ml.metrics import score_lagrangian
 
     fs = as_fields(fields)
-    lag = lagrangian(fs)
-    checks = check_lagrangian(fs, text)
+    lag = lagrangian_parsed(fs)
+    checks = check_lagrangian_parsed(fs, text)
     score = score_lagrangian(text, lag.tokens())
-    n_missing = len(missing_terms(fs, text).terms)
+    n_missing = len(_not_found(lag, checks).terms)
     valid = sum(c.valid for c in checks)
     malformed = sum(not c.parses for c in checks)
     invalid = len(checks) - valid - malformed

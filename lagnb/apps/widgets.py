@@ -24,42 +24,21 @@ import ipywidgets as w
 from lagnb.apps.autocomplete import (
     Completion,
     Suggestion,
-    complete,
+    complete_parsed,
     engine_terms,
+    judge,
     term_latex,
     torch_threads,
 )
 from lagnb.errors import LagnbError
+from lagnb.physics import catalogue
+from lagnb.physics.check import TermCheck, check_parsed
+from lagnb.physics.engine import as_fields
 from lagnb.physics.fields import Field, default_names, fields_tokens, parse_fields
 from lagnb.physics.tokens import split_terms
 
-FIELD_PRESETS: dict[str, tuple[Field, ...]] = {
-    "Standard Model (one generation)": (
-        Field.left(3, 2, "1/3", name="Q"),
-        Field.right(3, 1, "4/3", name="u"),
-        Field.right(3, 1, "-2/3", name="d"),
-        Field.left(1, 2, -1, name="L"),
-        Field.right(1, 1, -2, name="e"),
-        Field.scalar(1, 2, 1, name="H"),
-    ),
-    "Higgs doublet": (Field.scalar(1, 2, 1, name="H"),),
-    "real-singlet-like scalar": (Field.scalar(name="S"),),
-    "leptons + Higgs": (
-        Field.left(1, 2, -1, name="L"),
-        Field.right(1, 1, -2, name="e"),
-        Field.scalar(1, 2, 1, name="H"),
-    ),
-    "scalar leptoquark S1 + leptons": (
-        Field.scalar(-3, 1, "2/3", name="S_1"),
-        Field.left(3, 2, "1/3", name="Q"),
-        Field.left(1, 2, -1, name="L"),
-    ),
-    "two Higgs doublets": (
-        Field.scalar(1, 2, 1, name="H_1"),
-        Field.scalar(1, 2, 1, name="H_2"),
-    ),
-}
-"""Field lists to start from (hypercharge convention Q = T3 + Y/2)."""
+DEFAULT_MODEL = "sm"
+"""The named model (:mod:`lagnb.physics.catalogue`) the app starts with."""
 
 KINDS = {
     "scalar": (0, None),
@@ -85,10 +64,12 @@ def _badge(status: str) -> str:
 
 
 class SuggestionRow:
-    """One suggestion: its LaTeX, check result and accept/reject buttons."""
+    """One suggestion: its LaTeX, check result and accept/reject buttons.  Only a valid, new
+    suggestion has a live accept button (``acceptable``)."""
 
     def __init__(self, app: AutocompleteApp, index: int, suggestion: Suggestion) -> None:
         self.index, self.suggestion, self.decision = index, suggestion, None
+        self.acceptable = suggestion.valid
         math = f"${suggestion.latex}$" if suggestion.latex else html.escape(suggestion.tokens)
         self.math = w.HTMLMath(
             f"{_badge(suggestion.status)} {math}"
@@ -97,7 +78,11 @@ class SuggestionRow:
         )
         self.math.add_class("lagnb-suggestion")
         self.accept_button = w.Button(
-            description="accept", button_style="success", layout=w.Layout(width="80px")
+            description="accept",
+            button_style="success",
+            disabled=not self.acceptable,
+            tooltip="" if self.acceptable else f"cannot be accepted: {suggestion.status}",
+            layout=w.Layout(width="80px"),
         )
         self.reject_button = w.Button(description="reject", layout=w.Layout(width="80px"))
         self.accept_button.add_class("lagnb-accept")
@@ -108,9 +93,15 @@ class SuggestionRow:
 
     def set_decision(self, decision: str | None) -> None:
         self.decision = decision
-        self.accept_button.disabled = decision is not None
+        self.accept_button.disabled = decision is not None or not self.acceptable
         self.reject_button.disabled = decision is not None
         self.widget.layout.opacity = "0.45" if decision == "rejected" else "1"
+
+    def refuse(self, reason: str) -> None:
+        """No longer acceptable (e.g. the term has since been typed into the Lagrangian)."""
+        self.acceptable = False
+        self.accept_button.disabled = True
+        self.accept_button.tooltip = f"cannot be accepted: {reason}"
 
 
 class AutocompleteApp:
@@ -119,9 +110,11 @@ class AutocompleteApp:
     Args:
         model_path: the model folder (default: the shipped model); loaded on first use.
         bundle: an already loaded :class:`lagnb.ml.model.Bundle` (overrides ``model_path``).
-        fields: the initial field list (default: the first preset, the Standard Model).
+        fields: the initial field list (default: the catalogue's Standard Model).
         max_terms: how many terms a completion proposes at most.
         constrained: grammar-constrained decoding (every suggestion parses).
+        show_rejected: also list the suggestions the term checker rejects (after the others,
+            without an accept button); by default they are dropped and counted.
         threads: CPU threads while decoding (one is fastest for small models; ``None`` leaves
             torch's setting alone).
     """
@@ -134,22 +127,25 @@ class AutocompleteApp:
         fields: Sequence[Field] | str | None = None,
         max_terms: int = 5,
         constrained: bool = True,
+        show_rejected: bool = False,
         threads: int | None = 1,
     ) -> None:
         self.model_path = model_path
         self.threads = threads
         self._bundle = bundle
         self.fields: list[Field] = []
+        self._parsed: tuple[Field, ...] | None = None  # see _parsed_fields
         self.completion: Completion | None = None
         self.rows: list[SuggestionRow] = []
-        self._build(max_terms, constrained)
+        self._checks: dict[str, TermCheck] = {}  # verdicts on partial terms, per field list
+        self._build(max_terms, constrained, show_rejected)
         if fields is None:
-            self.load_preset(next(iter(FIELD_PRESETS)))
+            self.load_from_catalogue(DEFAULT_MODEL)
         else:
             self.set_fields(parse_fields(fields) if isinstance(fields, str) else fields)
 
     # -- layout ------------------------------------------------------------------------------
-    def _build(self, max_terms: int, constrained: bool) -> None:
+    def _build(self, max_terms: int, constrained: bool, show_rejected: bool) -> None:
         lay = w.Layout(width="auto")
         self.kind = w.Dropdown(
             options=list(KINDS), value="scalar", description="field", layout=w.Layout(width="230px")
@@ -172,15 +168,20 @@ class AutocompleteApp:
         )
         self.remove_button = w.Button(description="remove", icon="minus")
         self.clear_button = w.Button(description="clear")
-        self.preset = w.Dropdown(
-            options=list(FIELD_PRESETS), description="preset", layout=w.Layout(width="380px")
+        self.catalogue = w.Dropdown(
+            options=list(catalogue.CATALOGUE),
+            value=DEFAULT_MODEL,
+            description="catalogue",
+            layout=w.Layout(width="300px"),
         )
-        self.preset_button = w.Button(description="load preset")
+        self.catalogue_button = w.Button(description="load fields")
+        self.catalogue_description = w.HTML("")
         self.partial = w.Textarea(
             value="",
             placeholder="partial Lagrangian: BART-L tokens, one term per line",
             layout=w.Layout(width="95%", height="110px"),
         )
+        self.partial_checks = w.HTMLMath("")
         self.engine_term = w.Dropdown(
             options=[], description="engine term", layout=w.Layout(width="70%")
         )
@@ -189,6 +190,7 @@ class AutocompleteApp:
             value=max_terms, min=1, max=50, description="max terms", layout=w.Layout(width="170px")
         )
         self.constrained = w.Checkbox(value=constrained, description="grammar-constrained")
+        self.show_rejected = w.Checkbox(value=show_rejected, description="show rejected")
         self.complete_button = w.Button(
             description="complete", button_style="primary", icon="magic"
         )
@@ -205,7 +207,7 @@ class AutocompleteApp:
             "add_button",
             "remove_button",
             "clear_button",
-            "preset_button",
+            "catalogue_button",
             "engine_add_button",
             "complete_button",
             "accept_all_button",
@@ -220,8 +222,10 @@ class AutocompleteApp:
             "hypercharge",
             "name",
             "field_list",
-            "preset",
+            "catalogue",
+            "catalogue_description",
             "partial",
+            "partial_checks",
             "status",
             "missing",
             "lagrangian",
@@ -233,13 +237,14 @@ class AutocompleteApp:
         self.add_button.on_click(lambda _b: self.add_field())
         self.remove_button.on_click(lambda _b: self.remove_field())
         self.clear_button.on_click(lambda _b: self.set_fields([]))
-        self.preset_button.on_click(lambda _b: self.load_preset(self.preset.value))
+        self.catalogue_button.on_click(lambda _b: self.load_from_catalogue(self.catalogue.value))
+        self.catalogue.observe(lambda _c: self._describe_named_model(), names="value")
         self.engine_add_button.on_click(lambda _b: self.add_engine_term())
         self.complete_button.on_click(lambda _b: self.complete())
         self.accept_all_button.on_click(lambda _b: self.accept_all())
         self.export_latex_button.on_click(lambda _b: self.export_latex())
         self.export_tokens_button.on_click(lambda _b: self.export_tokens())
-        self.partial.observe(lambda _c: self._render_lagrangian(), names="value")
+        self.partial.observe(lambda _c: self._render_partial(), names="value")
 
         head = w.HTML("<b>1. Fields</b> (hypercharge convention Q = T<sub>3</sub> + Y/2)")
         self.widget = w.VBox(
@@ -250,13 +255,20 @@ class AutocompleteApp:
                     layout=lay,
                 ),
                 w.HBox([self.field_list, w.VBox([self.remove_button, self.clear_button])]),
-                w.HBox([self.preset, self.preset_button]),
-                w.HTML("<b>2. Partial Lagrangian</b>"),
+                w.HBox([self.catalogue, self.catalogue_button, self.catalogue_description]),
+                w.HTML("<b>2. Partial Lagrangian</b> (each term is checked as you write it)"),
                 self.partial,
+                self.partial_checks,
                 w.HBox([self.engine_term, self.engine_add_button]),
                 w.HTML("<b>3. Complete with the model</b>"),
                 w.HBox(
-                    [self.max_terms, self.constrained, self.complete_button, self.accept_all_button]
+                    [
+                        self.max_terms,
+                        self.constrained,
+                        self.show_rejected,
+                        self.complete_button,
+                        self.accept_all_button,
+                    ]
                 ),
                 self.status,
                 self.suggestion_box,
@@ -322,17 +334,32 @@ class AutocompleteApp:
         k = self.field_list.index if self.field_list.index is not None else len(self.fields) - 1
         self.set_fields([f for j, f in enumerate(self.fields) if j != k])
 
-    def load_preset(self, name: str) -> None:
-        if name not in FIELD_PRESETS:
-            self._error(f"unknown preset {name!r}")
-            return
-        self.preset.value = name
-        self.set_fields(FIELD_PRESETS[name])
+    def load_from_catalogue(self, name: str) -> bool:
+        """Replace the field list by the named model ``name`` of :mod:`lagnb.physics.catalogue`
+        (and empty the partial Lagrangian); on an unknown name show why and return False."""
+        try:
+            model = catalogue.get(name)
+        except LagnbError as exc:
+            self._error(str(exc))
+            return False
+        self.catalogue.value = name
+        self._describe_named_model()
+        self.set_fields(model.fields)
         self.partial.value = ""
+        self._info(f"loaded {name}: {model.description}")
+        return True
+
+    def _describe_named_model(self) -> None:
+        model = catalogue.CATALOGUE.get(self.catalogue.value)
+        self.catalogue_description.value = (
+            f"<small>{html.escape(model.description)}</small>" if model else ""
+        )
 
     def set_fields(self, fields: Sequence[Field]) -> None:
         """Replace the field list (suggestions and engine terms are refreshed)."""
         self.fields = list(fields)
+        self._parsed = None
+        self._checks = {}
         names = default_names(self.fields)
         self.field_list.options = [
             (f"{n}: {f.describe()}", k) for k, (n, f) in enumerate(zip(names, self.fields))
@@ -342,12 +369,21 @@ class AutocompleteApp:
         if self.fields:
             self.engine_term.options = [
                 (f"{k + 1}. {e.kind}{' (h.c.)' if e.conjugate else ''}: {e.tokens[:90]}", k)
-                for k, e in enumerate(engine_terms(self.fields))
+                for k, e in enumerate(engine_terms(self._parsed_fields))
             ]
             self.engine_term.index = 0
         else:
             self.engine_term.options = []
-        self._render_lagrangian()
+        self._render_partial()
+
+    @property
+    def _parsed_fields(self) -> tuple[Field, ...]:
+        """:attr:`fields` parsed by :func:`~lagnb.physics.engine.as_fields`, once per field
+        list: what the engine, the checker and the model are given (raises
+        :class:`~lagnb.errors.FieldError` for an empty list)."""
+        if self._parsed is None:
+            self._parsed = as_fields(self.fields)
+        return self._parsed
 
     @property
     def fields_tokens(self) -> str:
@@ -367,7 +403,30 @@ class AutocompleteApp:
         k = self.engine_term.value if index is None else index
         if k is None or not self.fields:
             return
-        self.set_partial([*self.partial_terms, engine_terms(self.fields)[k].tokens])
+        self.set_partial([*self.partial_terms, engine_terms(self._parsed_fields)[k].tokens])
+
+    def check_partial(self) -> list[TermCheck]:
+        """The term checker's verdict on each partial term (in the editor's order)."""
+        for t in self.partial_terms:
+            if t not in self._checks:
+                self._checks[t] = check_parsed(self._parsed_fields, t)
+        return [self._checks[t] for t in self.partial_terms]
+
+    def _render_partial(self) -> None:
+        """The verdict on every partial term under the editor, and the Lagrangian's LaTeX."""
+        items = []
+        if self.fields:
+            names = default_names(self.fields)
+            for c in self.check_partial():
+                math = f"${term_latex(self.fields, c.term, names)}$" if c.term else ""
+                items.append(
+                    f"<li>{_badge(c.status)} {math} <small style='color:#57606a'>"
+                    f"{html.escape(c.explain())}</small></li>"
+                    if not c.valid
+                    else f"<li>{_badge(c.status)} {math}</li>"
+                )
+        self.partial_checks.value = f"<ol>{''.join(items)}</ol>" if items else ""
+        self._render_lagrangian()
 
     # -- completion --------------------------------------------------------------------------
     @property
@@ -388,46 +447,83 @@ class AutocompleteApp:
         self._info("completing…")
         try:
             with torch_threads(self.threads):
-                c = complete(
+                c = complete_parsed(
                     self.bundle,
-                    self.fields,
+                    self._parsed_fields,
                     self.partial_terms,
                     max_terms=self.max_terms.value,
                     constrained=self.constrained.value,
                     min_terms=1,
+                    show_rejected=self.show_rejected.value,
                 )
         except LagnbError as exc:
             self._error(str(exc))
             return None
+        self.show(c)
+        return c
+
+    def show(self, c: Completion) -> None:
+        """Show a completion (from :func:`~lagnb.apps.autocomplete.complete` or
+        :func:`~lagnb.apps.autocomplete.assess`): its partial terms go into the editor, each
+        suggestion into a row, the verdicts into the status line."""
+        self._clear_suggestions()
         self.set_partial(list(c.partial))
         self.completion = c
         self.rows = [SuggestionRow(self, k, s) for k, s in enumerate(c.suggestions)]
         self.suggestion_box.children = [r.widget for r in self.rows]
-        n_valid = len(c.new_valid)
+        bad = len(c.invalid_partial)
         self._info(
-            f"{len(c.suggestions)} suggestions, {n_valid} valid and new"
-            f"{' (cut at the length limit)' if c.truncated else ''}; "
-            f"the engine has {len(c.missing_before)} terms missing from the partial Lagrangian, "
-            f"{len(c.missing_after)} after the valid suggestions. ({c.seconds:.2f} s)"
+            f"{len(c.suggestions)} suggestions, {len(c.new_valid)} valid and new"
+            f"{' (cut at the length limit)' if c.truncated else ''}"
+            + (
+                f"; {len(c.dropped)} invalid suggestion{'' if len(c.dropped) == 1 else 's'} "
+                "dropped (tick 'show rejected' to see them)"
+                if c.dropped
+                else ""
+            )
+            + (
+                f"; {bad} of your partial terms {'is' if bad == 1 else 'are'} rejected by the "
+                "term checker (see above)"
+                if bad
+                else ""
+            )
+            + f"; the engine has {len(c.missing_before)} terms missing from the partial "
+            f"Lagrangian, {len(c.missing_after)} after the valid suggestions. ({c.seconds:.2f} s)"
         )
         self._render_missing()
-        return c
 
-    def accept(self, index: int) -> None:
-        """Accept suggestion ``index``: its term joins the partial Lagrangian."""
+    def accept(self, index: int) -> bool:
+        """Accept suggestion ``index``: its term joins the partial Lagrangian.
+
+        Refused (False, the reason in the status line) unless the suggestion is valid and new —
+        also new with respect to the partial Lagrangian as it is now, which the user may have
+        edited since the completion.
+        """
+        if not 0 <= index < len(self.rows):
+            self._error(f"there is no suggestion {index + 1}")
+            return False
         row = self.rows[index]
         if row.decision is not None:
-            return
+            return False
+        s: Suggestion = row.suggestion
+        if row.acceptable:
+            fs, present = self._parsed_fields, self.partial_terms
+            (s,) = judge(fs, present, [s.tokens], present_checks=self.check_partial())
+        if not s.valid:
+            row.refuse(s.status)
+            self._error(f"suggestion {index + 1} not added ({s.status}): {s.reason}")
+            return False
         row.set_decision("accepted")
-        self.set_partial([*self.partial_terms, row.suggestion.tokens])
+        self.set_partial([*self.partial_terms, s.tokens])
+        return True
 
     def reject(self, index: int) -> None:
         self.rows[index].set_decision("rejected")
 
     def accept_all(self) -> None:
-        """Accept every valid, non-duplicate suggestion not yet decided."""
+        """Accept every valid, new suggestion not yet decided."""
         for r in self.rows:
-            if r.suggestion.valid and r.decision is None:
+            if r.acceptable and r.decision is None:
                 self.accept(r.index)
 
     @property

@@ -1,2 +1,4 @@
-"""The data: sampling field contents, feature flags, building datasets on disk (atomic,
-resumable shards), importing the public BART-L CSV, the one dataset reader, and statistics."""
+"""The data: sampling field contents (``sampling``), feature flags (``features``), building
+datasets on disk (``build``) and importing the public BART-L CSV (``importing``), both through
+atomic, resumable shards (``writer``), the dataset layout and its one reader (``reader``), and
+summaries and statistics (``stats``)."""

@@ -19,7 +19,7 @@ Two strategies draw contents:
   candidates so that at least the target fraction of the final set has each chosen feature.
 
 Everything here is pure and deterministic given a :class:`random.Random`; the dataset writer
-(:mod:`lagnb.data.dataset`) seeds one generator per candidate so results do not depend on the number
+(:mod:`lagnb.data.build`) seeds one generator per candidate so results do not depend on the number
 of worker processes.
 """
 
@@ -58,7 +58,7 @@ DEFAULT_HYPERCHARGES: tuple[str, ...] = (
 (quark doublet 1/3, u_R 4/3, d_R −2/3, Higgs 1, lepton doublet −1, e_R −2), 0, and ±1/2.
 All have one-digit numerators and denominators, like the data of the released BART-L model."""
 
-REP_PRESETS: dict[str, dict[str, dict[int, float]]] = {
+REP_MIXES: dict[str, dict[str, dict[int, float]]] = {
     "default": {
         "su3": {1: 4.0, 3: 2.0, -3: 2.0, 6: 0.5, -6: 0.5, 8: 1.0},
         "su2": {1: 4.0, 2: 3.0, 3: 2.0, 4: 0.5},
@@ -72,9 +72,10 @@ REP_PRESETS: dict[str, dict[str, dict[int, float]]] = {
         "su2": {1: 1.0, 2: 1.0, 3: 1.0},
     },
 }
-"""Named representation distributions (weights).  ``default``: every representation the engine
-supports, small ones more often (large ones give very long Lagrangians); ``uniform``: all
-supported ones equally; ``bart-l``: only those the released BART-L model knows."""
+"""Named representation mixes (the ``reps`` parameter): weights of the SU(3) and SU(2)
+representations a field is drawn with.  ``default``: every representation the engine supports,
+small ones more often (large ones give very long Lagrangians); ``uniform``: all supported ones
+equally; ``bart-l``: only those the released BART-L model knows (1, 3, 3̄ × 1, 2, 3)."""
 
 DEFAULT_TARGETS: dict[str, float] = {
     "trilinear": 0.15,
@@ -169,8 +170,8 @@ class FieldDistribution:
     max_fields: int = 6
     n_fields: tuple[tuple[int, float], ...] = ()
     spins: tuple[tuple[str, float], ...] = (("scalar", 1.0), ("left", 1.0), ("right", 1.0))
-    su3: tuple[tuple[int, float], ...] = tuple(REP_PRESETS["default"]["su3"].items())
-    su2: tuple[tuple[int, float], ...] = tuple(REP_PRESETS["default"]["su2"].items())
+    su3: tuple[tuple[int, float], ...] = tuple(REP_MIXES["default"]["su3"].items())
+    su2: tuple[tuple[int, float], ...] = tuple(REP_MIXES["default"]["su2"].items())
     hypercharges: tuple[tuple[Fraction, float], ...] = tuple(
         (Fraction(y), 1.0) for y in DEFAULT_HYPERCHARGES
     )
@@ -211,12 +212,14 @@ class FieldDistribution:
     ) -> FieldDistribution:
         """A distribution from user-facing parameters (mappings value → weight, or lists).
 
-        ``reps`` names a preset of :data:`REP_PRESETS`; ``su3_weights``/``su2_weights``
+        ``reps`` names a mix of :data:`REP_MIXES`; ``su3_weights``/``su2_weights``
         override it.  Raises :class:`LagnbError` naming the parameter at fault.
         """
-        if reps not in REP_PRESETS:
-            raise LagnbError(f"reps: unknown preset {reps!r} (use {', '.join(REP_PRESETS)})")
-        preset = REP_PRESETS[reps]
+        if reps not in REP_MIXES:
+            raise LagnbError(
+                f"reps: unknown representation mix {reps!r} (use {', '.join(REP_MIXES)})"
+            )
+        mix = REP_MIXES[reps]
         n_fields = ()
         if n_fields_weights is not None:
             n_fields = _normalise_weights(n_fields_weights, {}, int, "n_fields_weights")
@@ -225,8 +228,8 @@ class FieldDistribution:
             max_fields=max_fields,
             n_fields=n_fields,
             spins=_normalise_weights(spin_weights, SPINS, _spin, "spin_weights"),
-            su3=_normalise_weights(su3_weights, preset["su3"], _su3, "su3_weights"),
-            su2=_normalise_weights(su2_weights, preset["su2"], _su2, "su2_weights"),
+            su3=_normalise_weights(su3_weights, mix["su3"], _su3, "su3_weights"),
+            su2=_normalise_weights(su2_weights, mix["su2"], _su2, "su2_weights"),
             hypercharges=_normalise_weights(
                 hypercharges, DEFAULT_HYPERCHARGES, _fraction, "hypercharges"
             ),

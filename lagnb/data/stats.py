@@ -1,8 +1,10 @@
-"""Statistics and figures of Lagrangian datasets (see :mod:`lagnb.data.dataset` for the layout).
+"""Statistics, summaries and figures of Lagrangian datasets (layout: :mod:`lagnb.data.reader`).
 
-Everything takes pandas DataFrames with the dataset's columns (:func:`load_frame`), so the same
-functions describe one dataset, one split, or several datasets side by side (a mapping
-label → frame, e.g. ``{"uniform": …, "enriched": …}``).
+The statistics take pandas DataFrames with the dataset's columns
+(:func:`lagnb.data.reader.load_frame`), so the same functions describe one dataset, one split, or
+several datasets side by side (a mapping label → frame, e.g. ``{"uniform": …, "enriched": …}``).
+The summaries (:func:`sample_summary`, :func:`format_achieved`) describe a dataset from its
+``meta.json`` (:func:`lagnb.data.reader.read_meta`).
 """
 
 from __future__ import annotations
@@ -13,38 +15,70 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lagnb.data.features import FEATURE_COLUMNS, FEATURES
+from lagnb.data.features import FEATURES
+from lagnb.data.reader import SPLITS
 from lagnb.physics.fields import parse_fields
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-STATS_COLUMNS: tuple[str, ...] = (
-    "n_fields",
-    "n_scalars",
-    "n_terms",
-    "input_len",
-    "target_len",
-    "content_key",
-    *FEATURE_COLUMNS,
-    "proposal",
-)
-"""Columns loaded for statistics (the long token strings are left on disk)."""
+
+# -- summaries of meta.json ----------------------------------------------------------------------
+def achieved_table(meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows (feature, target, achieved in-distribution, achieved ood) for reports."""
+    rows = []
+    phases = meta.get("phases", {})
+    for f in FEATURES:
+        rows.append(
+            {
+                "feature": f,
+                "target": meta.get("targets", {}).get(f),
+                "achieved": phases.get("main", {}).get("achieved", {}).get(f),
+                "achieved_ood": phases.get("ood", {}).get("achieved", {}).get(f),
+            }
+        )
+    return rows
 
 
-def load_frame(
-    out: str | os.PathLike,
-    splits: Iterable[str] = ("train", "valid", "test"),
-    columns: Sequence[str] = STATS_COLUMNS,
-) -> pd.DataFrame:
-    """The given splits of a dataset folder as one DataFrame, with a ``split`` column."""
-    from lagnb.data.dataset import load_table, read_meta
+def format_achieved(meta: Mapping[str, Any]) -> str:
+    """A plain-text table of target vs achieved feature fractions."""
+    lines = [f"{'feature':<14} {'target':>7} {'achieved':>9} {'ood':>7}"]
+    for r in achieved_table(meta):
 
-    read_meta(out)  # a clear error if the folder holds no complete dataset
-    return load_table(out, splits, columns).to_pandas()
+        def pct(x: float | None) -> str:
+            return "-" if x is None else f"{100 * x:.1f}%"
+
+        lines.append(
+            f"{r['feature']:<14} {pct(r['target']):>7} {pct(r['achieved']):>9} "
+            f"{pct(r['achieved_ood']):>7}"
+        )
+    return "\n".join(lines)
 
 
+def sample_summary(meta: Mapping[str, Any]) -> str:
+    """A few lines saying what a dataset holds (counts, drops, target vs achieved)."""
+    lines = [
+        "splits: " + ", ".join(f"{s} {meta['counts'].get(s, 0)}" for s in SPLITS),
+    ]
+    for phase, info in meta.get("phases", {}).items():
+        if "candidates" not in info:
+            continue
+        lines.append(
+            f"{phase}: {info['accepted']}/{info['target']} accepted from {info['candidates']} "
+            f"candidates ({info['duplicates']} duplicates, {info['too_long']} over "
+            f"max_target_len, {info['rejected']} rejected by quotas)"
+        )
+        if info.get("quotas_relaxed"):
+            lines.append("  quotas relaxed: the targets were out of reach within the candidates")
+        if info["too_long"]:
+            by_n = ", ".join(f"{k} fields: {v}" for k, v in info["too_long_by_n_fields"].items())
+            lines.append(f"  dropped as too long by number of fields: {by_n}")
+    lines.append(format_achieved(meta))
+    return "\n".join(lines)
+
+
+# -- statistics of rows ----------------------------------------------------------------------------
 def _frames(data: pd.DataFrame | Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     import pandas as pd
 
@@ -154,11 +188,12 @@ def plot_overview(
 ) -> Figure:
     """Four panels: fields per content, terms per Lagrangian, target token lengths, and
     feature fractions (with the enriched targets as markers).  Saved to ``path`` if given."""
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    from lagnb.figures import new_figure
+
     frames = _frames(data)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    fig, axes = new_figure(2, 2, figsize=(11, 7.5))
     ax = axes[0, 0]
     ns = sorted({int(n) for df in frames.values() for n in df["n_fields"].unique()})
     _grouped_bars(
@@ -225,12 +260,10 @@ def plot_reps(
     data: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | os.PathLike | None = None
 ) -> Figure:
     """Frequencies of field kinds, SU(3) and SU(2) representations and hypercharges."""
-    import matplotlib.pyplot as plt
+    from lagnb.figures import new_figure
 
     freqs = {k: rep_frequencies(df) for k, df in _frames(data).items()}
-    fig, axes = plt.subplots(
-        1, 4, figsize=(14, 3.6), gridspec_kw={"width_ratios": [1, 1.5, 1.2, 3]}
-    )
+    fig, axes = new_figure(1, 4, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1, 1.5, 1.2, 3]})
     names = {"kind": "spin / helicity", "su3": "SU(3)", "su2": "SU(2)", "hypercharge": "U(1) Y"}
     for ax, col in zip(axes, ("kind", "su3", "su2", "hypercharge")):
         labels: list[Any] = []

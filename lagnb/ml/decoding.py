@@ -1,6 +1,8 @@
 """Grammar-constrained decoding: the BART-L grammar (:mod:`lagnb.physics.grammar`) as
 ``transformers`` logits processors and stopping criteria — tokens illegal in the current state get
-a score of −∞.
+a score of −∞.  Each field list has its own grammar; in a batch of several field lists,
+:class:`PerInput` and :class:`PerInputStop` hand each input's rows (its beams) to its own
+processor.  :mod:`lagnb.ml.generate` is where they are used.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from transformers import LogitsProcessor, StoppingCriteria
 
+from lagnb.errors import LagnbError
 from lagnb.physics.grammar import END, EOS, Grammar, GrammarState
 
 
@@ -70,7 +73,10 @@ class GrammarLogitsProcessor(LogitsProcessor):
         self.token_to_id = vocab
         missing = sorted(grammar.vocabulary - set(vocab))
         if missing:
-            raise ValueError(f"the tokenizer lacks grammar tokens: {' '.join(missing)}")
+            raise LagnbError(
+                f"the tokenizer lacks grammar tokens: {' '.join(missing)} (is it a BART-L model's "
+                "tokenizer?)"
+            )
         self.grammar = grammar
         self.tracker = _Tracker(grammar, self.id_to_token, prefix_len, start or grammar.initial())
         self.min_terms = min_terms
@@ -112,3 +118,34 @@ class TermLimit(StoppingCriteria):
             for row in input_ids
         ]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def _slices(n_rows: int, n_inputs: int) -> list[slice]:
+    """The rows of each input: ``generate`` keeps an input's beams (or candidate beams)
+    adjacent, the same number for every input."""
+    per = n_rows // n_inputs
+    return [slice(k * per, (k + 1) * per) for k in range(n_inputs)]
+
+
+class PerInput(LogitsProcessor):
+    """A batch of several inputs: input ``k``'s rows are masked by ``processors[k]``."""
+
+    def __init__(self, processors: Sequence[LogitsProcessor]) -> None:
+        self.processors = list(processors)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        parts = _slices(input_ids.shape[0], len(self.processors))
+        return torch.cat([p(input_ids[r], scores[r]) for p, r in zip(self.processors, parts)])
+
+
+class PerInputStop(StoppingCriteria):
+    """A batch of several inputs: input ``k``'s rows are stopped by ``criteria[k]``."""
+
+    def __init__(self, criteria: Sequence[StoppingCriteria]) -> None:
+        self.criteria = list(criteria)
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw
+    ) -> torch.BoolTensor:
+        parts = _slices(input_ids.shape[0], len(self.criteria))
+        return torch.cat([c(input_ids[r], scores, **kw) for c, r in zip(self.criteria, parts)])

@@ -26,9 +26,9 @@ from lagnb.errors import LagnbError
 from lagnb.ml.generate import generate_batch
 from lagnb.ml.metrics import score_lagrangian
 from lagnb.ml.model import Bundle
-from lagnb.physics.catalogue import BENCHMARKS
-from lagnb.physics.engine import lagrangian
-from lagnb.physics.fields import fields_tokens, parse_fields
+from lagnb.physics.catalogue import CATALOGUE
+from lagnb.physics.engine import lagrangian_parsed
+from lagnb.physics.fields import Field, fields_tokens, parse_fields
 from lagnb.physics.tokens import split_terms
 
 SUMMARY_COLUMNS = [
@@ -46,20 +46,23 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def check_terms(fields, terms: Sequence[str]) -> tuple[int, int, list[list[str]]]:
-    """(valid terms, checked terms, reasons per invalid term) by the engine's term checker.
+def check_terms(
+    fields: tuple[Field, ...], terms: Sequence[str]
+) -> tuple[int, int, list[list[str]]]:
+    """(valid terms, checked terms, reasons per invalid term) by the engine's term checker,
+    against the parsed field list ``fields``.
 
     Returns (0, 0, []) when the checker is not available.
     """
     try:
-        from lagnb.physics.check import check_term
+        from lagnb.physics.check import check_parsed
     except ImportError:
         return 0, 0, []
     valid = 0
     reasons: list[list[str]] = []
     for t in terms:
         try:
-            c = check_term(fields, t)
+            c = check_parsed(fields, t)
         except LagnbError as exc:
             reasons.append([str(exc)])
             continue
@@ -76,7 +79,7 @@ def score_example(
     """All scores of one prediction (``target`` defaults to the engine's Lagrangian)."""
     fields = parse_fields(input_string)
     if target is None:
-        target = lagrangian(fields).tokens()
+        target = lagrangian_parsed(fields).tokens()
     s = score_lagrangian(prediction, target)
     row: dict[str, Any] = {
         "input": input_string,
@@ -192,19 +195,11 @@ def evaluate_examples(
 def load_examples(
     data_dir: str | Path, splits: Sequence[str] = ("test", "ood"), max_examples: int | None = None
 ) -> list[dict[str, Any]]:
-    """Examples (``input``, ``target``, ``split``) of the given splits of a dataset folder;
-    a split that is absent is skipped."""
-    from lagnb.ml.train import read_split
+    """Examples (``input``, ``target``, ``split``) of the given splits of a dataset folder,
+    at most ``max_examples`` per split; an empty split gives none."""
+    from lagnb.data.reader import load_rows
 
-    out = []
-    for split in splits:
-        try:
-            ds = read_split(data_dir, split)
-        except (LagnbError, FileNotFoundError):
-            continue
-        n = len(ds) if max_examples is None else min(len(ds), max_examples)
-        for r in ds.select(range(n)):
-            out.append({"input": r["input"], "target": r["target"], "split": split})
+    out = load_rows(data_dir, splits, ["input", "target"], limit=max_examples)
     if not out:
         raise LagnbError(f"no examples in {data_dir} for splits {', '.join(splits)}")
     return out
@@ -213,10 +208,10 @@ def load_examples(
 def benchmark_examples(names: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The named benchmark sets as examples (targets from the engine)."""
     out = []
-    for name in names or list(BENCHMARKS):
-        if name not in BENCHMARKS:
-            raise LagnbError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
-        b = BENCHMARKS[name]
+    for name in names or list(CATALOGUE):
+        if name not in CATALOGUE:
+            raise LagnbError(f"unknown benchmark {name!r}; choose from {', '.join(CATALOGUE)}")
+        b = CATALOGUE[name]
         out.append({"input": fields_tokens(b.fields), "split": "benchmark", "name": name})
     return out
 
@@ -262,12 +257,15 @@ def evaluate(
 
 
 def plot_by_fields(rows: pd.DataFrame, path: str | Path | None = None, ax=None):
-    """Term F1, exact match and the paper's S against the number of fields, per split."""
-    import matplotlib.pyplot as plt
+    """Term F1, exact match and the paper's S against the number of fields, per split.
+
+    Draws into ``ax`` when given (and returns it); otherwise returns a new figure, also saved
+    to ``path`` if given."""
+    from lagnb.figures import new_figure
 
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+        fig, ax = new_figure(figsize=(6, 4))
     from matplotlib.ticker import MaxNLocator
 
     data = rows[rows["split"] != "benchmark"]
@@ -297,8 +295,8 @@ def plot_by_fields(rows: pd.DataFrame, path: str | Path | None = None, ax=None):
     if own:
         fig.tight_layout()
         if path is not None:
-            fig.savefig(path)
-            plt.close(fig)
+            fig.savefig(path, dpi=100)
+        return fig
     return ax
 
 

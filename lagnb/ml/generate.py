@@ -1,30 +1,77 @@
-"""Generating a Lagrangian with a trained model: greedy or beam search, optionally from a forced
-prefix (a partial Lagrangian) and optionally constrained by the token grammar.
+"""Generating Lagrangians with a trained model: lagnb's one decoding path.
 
 The model reads the field list ``[SOS] FIELD … [EOS]`` and writes the Lagrangian's tokens after
-``[SOS]`` until ``[EOS]``.  With ``constrained=True`` the field-aware grammar of
-:mod:`lagnb.physics.grammar` masks every token that would not parse, so the output is always a
-well-formed Lagrangian (which says nothing about its physics: see :mod:`lagnb.physics.check`).
+``[SOS]`` until ``[EOS]``.  :func:`continuations` does the decoding for every caller — greedy or
+beam search, several field lists at a time, optionally after a forced prefix (a partial
+Lagrangian), optionally constrained by the token grammar — and the rest are views of it:
+
+* :func:`generate` / :func:`generate_batch` — the Lagrangian as a token string (evaluation, the
+  CLI, the notebooks);
+* :func:`generate_terms` — the new terms after a partial Lagrangian of complete terms, cut with
+  the grammar, at most ``max_terms`` of them (the autocomplete app).
+
+With ``constrained=True`` the field-aware grammar of :mod:`lagnb.physics.grammar` masks every
+token that would not parse (:mod:`lagnb.ml.decoding`), so the output is always a well-formed
+Lagrangian — which says nothing about its physics: see :mod:`lagnb.physics.check`.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import torch
-from transformers import LogitsProcessorList
+from transformers import LogitsProcessorList, StoppingCriteriaList
 
 from lagnb.errors import LagnbError
+from lagnb.ml.decoding import GrammarLogitsProcessor, PerInput, PerInputStop, TermLimit
 from lagnb.ml.model import Bundle
 from lagnb.ml.tokenizer import decode, encode_input, encode_target
-from lagnb.physics.fields import Field, fields_tokens, parse_fields
+from lagnb.physics.engine import as_fields
+from lagnb.physics.fields import Field, fields_tokens
+from lagnb.physics.grammar import Grammar, GrammarState
+from lagnb.physics.tokens import split_terms
+
+Prefix = str | Sequence[str] | None
+"""A forced start of the output: a token string (it may end inside a term; the grammar follows
+it token by token), or a sequence of complete terms (the model continues after the last one:
+the grammar starts at a term boundary)."""
 
 
 def input_string(fields_or_input: str | Iterable[Field]) -> str:
     """The BART-L input string of a field list (strings pass through unchanged)."""
     if isinstance(fields_or_input, str):
         return fields_or_input
-    return fields_tokens(tuple(fields_or_input))
+    return fields_tokens(as_fields(fields_or_input))
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """What the model wrote for one field list after its forced prefix.
+
+    ``text`` holds the new tokens only (no special tokens); ``finished`` is False when the
+    output was cut before ``[EOS]`` (by the token budget, or by the term limit).
+    """
+
+    prefix: str
+    text: str
+    finished: bool
+
+    @property
+    def full(self) -> str:
+        """Prefix and continuation: the whole Lagrangian as written."""
+        return " ".join(t for t in (self.prefix, self.text) if t)
+
+
+@dataclass
+class _Row:
+    """One input, encoded: encoder ids, decoder ids (``[SOS]`` + prefix), grammar mask."""
+
+    enc: list[int]
+    dec: list[int]
+    prefix: str
+    processor: GrammarLogitsProcessor | None
 
 
 def _start_id(bundle: Bundle) -> int:
@@ -34,7 +81,205 @@ def _start_id(bundle: Bundle) -> int:
     return int(start)
 
 
+def _grammar_start(grammar: Grammar, tokens: list[str], complete_terms: bool) -> GrammarState:
+    """The grammar state after the prefix ``tokens`` (see :data:`Prefix`)."""
+    if not tokens:
+        return grammar.initial()
+    if complete_terms:
+        return grammar.boundary()
+    state = grammar.initial()
+    for pos, t in enumerate(tokens):
+        nxt = grammar.advance(state, t)
+        if nxt is None:
+            raise LagnbError(
+                f"prefix token {pos} {t!r} does not follow the token grammar for these "
+                "fields; constrained decoding needs a well-formed prefix"
+            )
+        state = nxt
+    return state
+
+
+_Input = tuple[list[int], tuple[Field, ...]]
+"""One parsed input: the encoder ids and the field list."""
+
+
+def _parse_input(bundle: Bundle, fields: str | Iterable[Field]) -> _Input:
+    """Encode and parse one user input (a BART-L input string or Fields), once.  A string is
+    encoded as written: the model reads the user's tokens, not their canonical form."""
+    if isinstance(fields, str):
+        enc = encode_input(bundle.tokenizer, fields)  # unknown tokens first: names the position
+        return enc, as_fields(fields)  # then the field list itself: not empty, well-formed
+    return _encode_parsed(bundle, as_fields(fields))  # checked: not empty, Field objects only
+
+
+def _encode_parsed(bundle: Bundle, fs: tuple[Field, ...]) -> _Input:
+    """The input of a field list already parsed by :func:`as_fields` (its canonical tokens)."""
+    return encode_input(bundle.tokenizer, fields_tokens(fs)), fs
+
+
+def _row(bundle: Bundle, parsed: _Input, prefix: Prefix, constrained: bool, min_terms: int) -> _Row:
+    tok = bundle.tokenizer
+    enc, fs = parsed
+    prefix_text = prefix if isinstance(prefix, str) or not prefix else " ".join(prefix)
+    prefix_ids = encode_target(tok, prefix_text, eos=False) if prefix_text else []
+    dec = [_start_id(bundle), *prefix_ids]
+    processor = None
+    if constrained:
+        grammar = Grammar.from_parsed(fs)
+        tokens = tok.convert_ids_to_tokens(prefix_ids)
+        start = _grammar_start(grammar, tokens, complete_terms=not isinstance(prefix, str))
+        processor = GrammarLogitsProcessor(grammar, tok, len(dec), start, min_terms)
+    return _Row(enc, dec, decode(tok, prefix_ids), processor)
+
+
+def _budget(bundle: Bundle, n_enc: int, n_dec: int, max_new_tokens: int | None) -> int:
+    """How many tokens the model may write after ``n_dec`` decoder tokens."""
+    limit = bundle.max_positions
+    if n_enc > limit:
+        raise LagnbError(f"the field list is {n_enc} tokens; the model reads at most {limit}")
+    budget = limit - n_dec
+    if budget < 1:
+        raise LagnbError(
+            f"the prefix (partial Lagrangian) is {n_dec - 1} tokens, too long: the model writes "
+            f"at most {limit - 1} tokens in all"
+        )
+    return budget if max_new_tokens is None else max(1, min(max_new_tokens, budget))
+
+
+def _batches(rows: list[_Row], batch_size: int) -> Iterable[list[_Row]]:
+    """Consecutive rows, at most ``batch_size`` together, with prefixes of equal length (the
+    decoder input of a batch is one rectangle)."""
+    batch: list[_Row] = []
+    for r in rows:
+        if batch and (len(batch) == batch_size or len(r.dec) != len(batch[0].dec)):
+            yield batch
+            batch = []
+        batch.append(r)
+    if batch:
+        yield batch
+
+
 @torch.no_grad()
+def _decode_batch(
+    bundle: Bundle,
+    rows: list[_Row],
+    num_beams: int,
+    max_new_tokens: int | None,
+    max_terms: int | None,
+) -> list[Continuation]:
+    tok, model, device = bundle.tokenizer, bundle.model, bundle.device
+    n_dec = len(rows[0].dec)
+    width = max(len(r.enc) for r in rows)
+    new = _budget(bundle, width, n_dec, max_new_tokens)
+    ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
+    att = torch.zeros((len(rows), width), dtype=torch.long)
+    for k, r in enumerate(rows):
+        ids[k, : len(r.enc)] = torch.tensor(r.enc)
+        att[k, : len(r.enc)] = 1
+    processors, stops = LogitsProcessorList(), StoppingCriteriaList()
+    grammars = [r.processor for r in rows if r.processor is not None]
+    if grammars:
+        processors.append(grammars[0] if len(grammars) == 1 else PerInput(grammars))
+        if max_terms is not None:
+            limits = [TermLimit(g, max_terms) for g in grammars]
+            stops.append(limits[0] if len(limits) == 1 else PerInputStop(limits))
+    out = model.generate(
+        input_ids=ids.to(device),
+        attention_mask=att.to(device),
+        decoder_input_ids=torch.tensor([r.dec for r in rows], device=device),
+        max_length=n_dec + new,
+        num_beams=num_beams,
+        do_sample=False,
+        logits_processor=processors,
+        stopping_criteria=stops,
+    )
+    result = []
+    for r, ids_out in zip(rows, out.tolist()):
+        written = ids_out[n_dec:]
+        finished = tok.eos_token_id in written
+        if finished and max_terms is not None and r.processor is not None:
+            # batched beam search fills a row that stopped early with [EOS] (transformers uses
+            # eos when pad_token_id is 0): a row the term limit stopped did not end
+            tracker = r.processor.tracker
+            end = n_dec + written.index(tok.eos_token_id)
+            finished = tracker.state(ids_out[:end]).terms <= tracker.start.terms + max_terms
+        result.append(Continuation(r.prefix, decode(tok, written), finished))
+    return result
+
+
+def continuations(
+    bundle: Bundle,
+    inputs: Sequence[str | Iterable[Field]],
+    *,
+    prefixes: Sequence[Prefix] | None = None,
+    num_beams: int = 1,
+    max_new_tokens: int | None = None,
+    constrained: bool = False,
+    min_terms: int = 0,
+    max_terms: int | None = None,
+    batch_size: int = 16,
+) -> list[Continuation]:
+    """The model's continuation of each input after its prefix: the decoding behind every
+    other function here.
+
+    Args:
+        bundle: a loaded model and tokenizer (:func:`lagnb.ml.model.load_bundle`).
+        inputs: field lists — BART-L input strings (``"[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"``,
+            compact numbers like ``1/2`` allowed) or sequences of :class:`Field`.
+        prefixes: one forced start per input (see :data:`Prefix`), or ``None``.
+        num_beams: 1 for greedy decoding, more for beam search.
+        max_new_tokens: token budget after the prefix (default: up to the model's limit).
+        constrained: mask the tokens the field-aware grammar forbids.
+        min_terms: (constrained) forbid ``[EOS]`` before this many new terms.
+        max_terms: (constrained) stop once this many new terms are complete; the sign of the
+            next term, generated to know the last one ended, is then the end of ``text``.
+        batch_size: inputs decoded together (those with equal prefix lengths, in order).
+
+    Raises :class:`~lagnb.errors.TokenError` or :class:`~lagnb.errors.FieldError` for an empty
+    or malformed field list or an unknown token, :class:`LagnbError` for an input or prefix
+    longer than the model's limit or (constrained) a prefix the grammar rejects.
+    """
+    inputs = list(inputs)
+    prefixes = [None] * len(inputs) if prefixes is None else list(prefixes)
+    if len(prefixes) != len(inputs):
+        raise LagnbError(f"{len(prefixes)} prefixes for {len(inputs)} inputs")
+    return _continuations(
+        bundle,
+        (_parse_input(bundle, x) for x in inputs),  # parsed one by one, as the rows are built
+        prefixes,
+        num_beams=num_beams,
+        max_new_tokens=max_new_tokens,
+        constrained=constrained,
+        min_terms=min_terms,
+        max_terms=max_terms,
+        batch_size=batch_size,
+    )
+
+
+def _continuations(
+    bundle: Bundle,
+    inputs: Iterable[_Input],
+    prefixes: Sequence[Prefix],
+    *,
+    num_beams: int,
+    max_new_tokens: int | None,
+    constrained: bool,
+    min_terms: int,
+    max_terms: int | None,
+    batch_size: int = 16,
+) -> list[Continuation]:
+    """:func:`continuations` of parsed inputs (:func:`_parse_input`), one prefix each."""
+    if num_beams < 1 or batch_size < 1:
+        raise LagnbError(
+            f"num_beams and batch_size must be at least 1, got {num_beams}, {batch_size}"
+        )
+    rows = [_row(bundle, x, p, constrained, min_terms) for x, p in zip(inputs, prefixes)]
+    out: list[Continuation] = []
+    for batch in _batches(rows, batch_size):
+        out += _decode_batch(bundle, batch, num_beams, max_new_tokens, max_terms)
+    return out
+
+
 def generate(
     bundle: Bundle,
     fields_or_input_string: str | Iterable[Field],
@@ -56,12 +301,12 @@ def generate(
         max_new_tokens: generation budget (default: up to the model's position limit).
         constrained: mask tokens the field-aware grammar forbids (the output always parses).
 
-    Raises :class:`~lagnb.errors.TokenError` for unknown tokens in the input or prefix.
+    Raises :class:`~lagnb.errors.TokenError` for unknown tokens in the input or prefix, and
+    for an empty field list.
     """
-    text = input_string(fields_or_input_string)
     return generate_batch(
         bundle,
-        [text],
+        [fields_or_input_string],
         prefixes=[prefix],
         num_beams=num_beams,
         max_new_tokens=max_new_tokens,
@@ -69,17 +314,6 @@ def generate(
     )[0]
 
 
-def _budget(bundle: Bundle, n_enc: int, n_dec: int, max_new_tokens: int | None) -> int:
-    limit = bundle.max_positions
-    if n_enc > limit:
-        raise LagnbError(f"the field list is {n_enc} tokens; the model reads at most {limit}")
-    budget = limit - n_dec
-    if budget < 1:
-        raise LagnbError(f"the prefix is {n_dec} tokens; the model writes at most {limit}")
-    return budget if max_new_tokens is None else max(1, min(max_new_tokens, budget))
-
-
-@torch.no_grad()
 def generate_batch(
     bundle: Bundle,
     inputs: Sequence[str | Iterable[Field]],
@@ -91,68 +325,118 @@ def generate_batch(
     batch_size: int = 16,
     details: bool = False,
 ) -> list[str] | list[tuple[str, bool]]:
-    """Generate for several field lists, ``batch_size`` at a time (unconstrained and without
-    prefixes the rows of a batch are decoded together; otherwise one by one).
+    """:func:`generate` for several field lists, ``batch_size`` at a time.
 
     With ``details`` each item is ``(text, finished)``, ``finished`` False when the output
     was cut by the token budget before ``[EOS]``."""
-    tok, model = bundle.tokenizer, bundle.model
-    texts = [input_string(x) for x in inputs]
-    prefixes = list(prefixes) if prefixes is not None else [None] * len(texts)
-    device = bundle.device
-    start = _start_id(bundle)
-    outs: list = []
-    together = not constrained and not any(prefixes)
-    step = batch_size if together else 1
-    for a in range(0, len(texts), step):
-        chunk = texts[a : a + step]
-        encs = [encode_input(tok, t) for t in chunk]
-        dec = [start]
-        if prefixes[a]:
-            dec += encode_target(tok, prefixes[a], eos=False)
-        new = _budget(bundle, max(map(len, encs)), len(dec), max_new_tokens)
-        width = max(map(len, encs))
-        ids = torch.full((len(encs), width), tok.pad_token_id, dtype=torch.long)
-        att = torch.zeros((len(encs), width), dtype=torch.long)
-        for k, e in enumerate(encs):
-            ids[k, : len(e)] = torch.tensor(e)
-            att[k, : len(e)] = 1
-        processors = LogitsProcessorList()
-        if constrained:
-            processors = _grammar_processors(bundle, chunk[0], dec, bool(prefixes[a]))
-        out = model.generate(
-            input_ids=ids.to(device),
-            attention_mask=att.to(device),
-            decoder_input_ids=torch.tensor([dec] * len(encs), device=device),
-            max_length=len(dec) + new,
-            num_beams=num_beams,
-            do_sample=False,
-            logits_processor=processors,
-        )
-        for row in out.tolist():
-            text = decode(tok, row)
-            finished = tok.eos_token_id in row[len(dec) :]
-            outs.append((text, finished) if details else text)
-    return outs
+    outs = continuations(
+        bundle,
+        inputs,
+        prefixes=prefixes,
+        num_beams=num_beams,
+        max_new_tokens=max_new_tokens,
+        constrained=constrained,
+        batch_size=batch_size,
+    )
+    return [(c.full, c.finished) for c in outs] if details else [c.full for c in outs]
 
 
-def _grammar_processors(bundle: Bundle, text: str, dec: list[int], has_prefix: bool):
-    """The grammar mask for one row; after a prefix the grammar state is advanced over it."""
-    from lagnb.ml.decoding import GrammarLogitsProcessor
-    from lagnb.physics.grammar import Grammar
+def cut_into_terms(
+    grammar: Grammar,
+    start: GrammarState,
+    tokens: list[str],
+    max_terms: int | None,
+    ended: bool = True,
+) -> tuple[list[str], bool]:
+    """Cut generated tokens into terms with the grammar; returns (complete terms, cut short).
 
-    grammar = Grammar(parse_fields(text))
-    state = grammar.initial()
-    if has_prefix:
-        for pos, t in enumerate(bundle.tokenizer.convert_ids_to_tokens(dec[1:])):
-            nxt = grammar.advance(state, t)
-            if nxt is None:
-                raise LagnbError(
-                    f"prefix token {pos} {t!r} does not follow the token grammar for these "
-                    "fields; constrained decoding needs a well-formed prefix"
-                )
-            state = nxt
-    return LogitsProcessorList([GrammarLogitsProcessor(grammar, bundle.tokenizer, len(dec), state)])
+    A term is known to be complete only when a new term or ``[EOS]`` follows it: when the
+    generation stopped at the length limit (``ended=False``) the last term is dropped.  Tokens
+    the grammar rejects (unconstrained decoding) fall back to :func:`split_terms`.
+    """
+    s, starts, rejected = start, [], False
+    for pos, tok in enumerate(tokens):
+        nxt = grammar.advance(s, tok)
+        if nxt is None:
+            rejected = True
+            break
+        if nxt.terms > s.terms:
+            starts.append(pos)
+        s = nxt
+    if rejected:
+        # unconstrained output the grammar rejects: keep what the model wrote, split as usual
+        terms = split_terms(" ".join(tokens))
+        if terms and terms[-1] in ("+", "-"):
+            terms = terms[:-1]
+        if not ended and terms and (max_terms is None or len(terms) <= max_terms):
+            return terms[:-1], True
+        return terms[:max_terms], False
+    bounds = [*starts, len(tokens)]
+    terms = [" ".join(tokens[a:b]) for a, b in itertools.pairwise(bounds)]
+    if max_terms is not None and len(terms) > max_terms:
+        return terms[:max_terms], False
+    if terms and not (ended and (s.at_term_end or s.phase == "end")):
+        return terms[:-1], True
+    return terms, False
+
+
+def generate_terms(
+    bundle: Bundle,
+    fields: str | Iterable[Field],
+    prefix: Sequence[str] = (),
+    *,
+    max_terms: int | None = None,
+    max_new_tokens: int | None = None,
+    constrained: bool = True,
+    num_beams: int = 1,
+    min_terms: int = 0,
+) -> tuple[list[str], str, bool]:
+    """Let the model continue ``prefix`` (complete terms) for ``fields``, term by term.
+
+    ``max_terms`` stops after that many new terms (without the grammar constraint the output
+    is cut afterwards instead); ``min_terms`` (constrained only) forbids ending before that
+    many.  Returns (new terms, the raw generated token string, cut short by the length limit).
+    """
+    return generate_terms_parsed(
+        bundle,
+        as_fields(fields),
+        prefix,
+        max_terms=max_terms,
+        max_new_tokens=max_new_tokens,
+        constrained=constrained,
+        num_beams=num_beams,
+        min_terms=min_terms,
+    )
+
+
+def generate_terms_parsed(
+    bundle: Bundle,
+    fs: tuple[Field, ...],
+    prefix: Sequence[str] = (),
+    *,
+    max_terms: int | None = None,
+    max_new_tokens: int | None = None,
+    constrained: bool = True,
+    num_beams: int = 1,
+    min_terms: int = 0,
+) -> tuple[list[str], str, bool]:
+    """:func:`generate_terms` for a field list already parsed by
+    :func:`~lagnb.physics.engine.as_fields` (a non-empty tuple of Fields): for callers inside
+    lagnb that hold one."""
+    c = _continuations(
+        bundle,
+        [_encode_parsed(bundle, fs)],
+        [tuple(prefix)],
+        num_beams=num_beams,
+        max_new_tokens=max_new_tokens,
+        constrained=constrained,
+        min_terms=min_terms,
+        max_terms=max_terms,
+    )[0]
+    grammar = Grammar.from_parsed(fs)
+    start = grammar.boundary() if prefix else grammar.initial()
+    terms, cut = cut_into_terms(grammar, start, c.text.split(), max_terms, ended=c.finished)
+    return terms, c.text, cut
 
 
 def prediction_json(fields_or_input_string: str | Iterable[Field], text: str) -> dict:
@@ -164,17 +448,16 @@ def prediction_json(fields_or_input_string: str | Iterable[Field], text: str) ->
     ``status``, ``reasons``, ``engine_term``: index of the equal engine term or ``null``).
     Malformed terms keep their raw tokens with ``kind`` ``null``.
     """
-    from lagnb.physics.check import check_term
-    from lagnb.physics.engine import as_fields, lagrangian
+    from lagnb.physics.check import check_parsed
+    from lagnb.physics.engine import lagrangian_parsed
     from lagnb.physics.terms import Lagrangian
-    from lagnb.physics.tokens import split_terms
 
     fields = as_fields(fields_or_input_string)
-    engine = lagrangian(fields)
+    engine = lagrangian_parsed(fields)
     names = engine.names
     terms = []
     for t in split_terms(text):
-        c = check_term(fields, t)
+        c = check_parsed(fields, t)
         if c.term is None:
             entry: dict = {
                 "kind": None,

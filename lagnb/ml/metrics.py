@@ -18,8 +18,9 @@ Two families of figures:
   S_object = true terms with an object-multiset match / N_true, length penalty
   = N_extra / N_true.
 
-A predicted term that does not parse (*malformed*) is counted as a wrong prediction and
-reported, never raised.
+Terms are read with :func:`lagnb.physics.tokens.parse_structure`, the package's one reader of
+the term grammar.  A predicted term that does not parse (*malformed*) is counted as a wrong
+prediction and reported, never raised.
 """
 
 from __future__ import annotations
@@ -31,101 +32,10 @@ from dataclasses import asdict, dataclass
 from itertools import permutations, product
 
 from lagnb.errors import LagnbError, TokenError
-from lagnb.physics.fields import parse_field_tokens, split_tokens
-from lagnb.physics.tokens import IDS, SPECIAL_TOKENS, split_terms
+from lagnb.physics.tokens import TermStructure, parse_structure, split_terms
 
-GROUPS = ("LORENTZ", "SU3", "SU2")
-GAUGE = ("SU3", "SU2", "U1")
 MAX_RELABELLINGS = 40320
 """Beyond this many relabellings of identical objects the key falls back to a weaker form."""
-
-
-@dataclass(frozen=True)
-class TermStructure:
-    """A term read off its tokens, labels resolved to object positions (written order)."""
-
-    head: tuple[str, ...]
-    objects: tuple[str, ...]
-    contractions: tuple[tuple[str, tuple[int, ...]], ...]
-    n_tokens: int
-
-    @property
-    def links(self) -> tuple[tuple[int, int], ...]:
-        """(derivative or commutator-A position, the object it acts on / pairs with)."""
-        out = []
-        for k, obj in enumerate(self.objects[:-1]):
-            if obj.startswith(("DERIVATIVE", "COMMUTATOR_A")):
-                out.append((k, k + 1))
-        return tuple(out)
-
-
-def parse_structure(term: str) -> TermStructure:
-    """Parse one term's tokens into a :class:`TermStructure` (field-independent grammar).
-
-    Raises :class:`TokenError` (or :class:`~lagnb.errors.FieldError` for impossible quantum
-    numbers) naming the fault.
-    """
-    toks = [t for t in split_tokens(term) if t not in SPECIAL_TOKENS]
-    if not toks or toks[0] not in ("+", "-"):
-        raise TokenError(f"a term starts with '+' or '-', got {toks[0] if toks else 'nothing'!r}")
-    pos = 1
-    head = [toks[0]]
-    if pos < len(toks) and toks[pos] == "i":
-        head.append("i")
-        pos += 1
-    objects: list[str] = []
-    labels: dict[str, int] = {}
-    while pos < len(toks) and toks[pos] != "CONTRACTIONS":
-        start = pos
-        tok = toks[pos]
-        if tok == "FIELD":
-            _, _, pos = parse_field_tokens(toks, pos, len(objects), allow_dagger=True)
-        elif tok == "DERIVATIVE":
-            pos += 1
-            for g in GAUGE:
-                if pos < len(toks) and toks[pos] == g:
-                    pos += 1
-        elif tok == "SIGMA_BAR":
-            pos += 1
-        elif tok in ("COMMUTATOR_A", "COMMUTATOR_B"):
-            if toks[pos + 1 : pos + 2] != ["DERIVATIVE"] or toks[pos + 2 : pos + 3] == []:
-                raise TokenError(f"{tok} must be followed by 'DERIVATIVE <group>'")
-            if toks[pos + 2] not in GAUGE:
-                raise TokenError(f"{tok} DERIVATIVE: unknown gauge group {toks[pos + 2]!r}")
-            pos += 3
-        else:
-            raise TokenError(f"unexpected token {tok!r} at position {pos} (expected an object)")
-        if pos >= len(toks) or toks[pos] not in IDS:
-            got = toks[pos] if pos < len(toks) else "end of term"
-            raise TokenError(f"object {len(objects) + 1}: expected an ID label, got {got!r}")
-        if toks[pos] in labels:
-            raise TokenError(f"label {toks[pos]} is used by two objects")
-        labels[toks[pos]] = len(objects)
-        objects.append(" ".join(toks[start:pos]))
-        pos += 1
-    if not objects:
-        raise TokenError("a term needs at least one object")
-    if pos >= len(toks):
-        raise TokenError("missing CONTRACTIONS")
-    if objects[-1].startswith(("DERIVATIVE", "COMMUTATOR_A")):
-        raise TokenError(f"the last object {objects[-1]!r} acts on nothing")
-    pos += 1
-    contractions: list[tuple[str, tuple[int, ...]]] = []
-    while pos < len(toks):
-        group = toks[pos]
-        if group not in GROUPS:
-            raise TokenError(f"unexpected token {group!r} at position {pos} in the contractions")
-        pos += 1
-        members = []
-        while pos < len(toks) and toks[pos] in IDS:
-            if toks[pos] not in labels:
-                raise TokenError(f"contraction {group} names {toks[pos]}, which labels no object")
-            members.append(labels[toks[pos]])
-            pos += 1
-        if len(members) < 2:
-            raise TokenError(f"a {group} contraction joins at least two objects")
-        contractions.append((group, tuple(members)))
-    return TermStructure(tuple(head), tuple(objects), tuple(contractions), len(toks))
 
 
 def canonical_key(term: str | TermStructure) -> tuple:

@@ -1,11 +1,13 @@
-"""The BART-L model: a BART encoder-decoder over the grammar tokens, its presets, and bundles.
+"""The BART-L model: a BART encoder-decoder over the grammar tokens, its sizes, and bundles.
 
 A *bundle* is a local folder holding a ``BartForConditionalGeneration`` and its tokenizer, in the
 layout of the public BART-Lagrangian checkpoint (``config.json``, ``generation_config.json``,
 ``model.safetensors`` or ``pytorch_model.bin``, ``tokenizer.json``, ``tokenizer_config.json``,
-``special_tokens_map.json``).  Loading never touches the network.
+``special_tokens_map.json``).  :func:`load_bundle` is lagnb's one model loader (the shipped
+model when no folder is given); it never touches the network, and a damaged or missing file is a
+one-line :class:`~lagnb.errors.LagnbError` naming the file and the fix.
 
-Presets (encoder layers + decoder layers, d_model, heads, FFN width, positions):
+Sizes (encoder layers + decoder layers, d_model, heads, FFN width, positions):
 
 * ``tiny``  — 2+2, 64, 4, 256, 1024 (0.37M parameters): CI, CPU, minutes;
 * ``small`` — 3+3, 128, 4, 512, 1024 (1.7M): the shipped CPU-trained model;
@@ -22,6 +24,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +38,26 @@ from transformers import (
 )
 
 from lagnb.errors import LagnbError
-from lagnb.ml.tokenizer import load_tokenizer
+from lagnb.ml.tokenizer import json_fault, load_tokenizer, one_line
+from lagnb.paths import resolve_path
 
-PRESETS: dict[str, dict[str, int]] = {
+SIZES: dict[str, dict[str, int]] = {
     "tiny": dict(layers=2, d_model=64, heads=4, ffn=256, positions=1024),
     "small": dict(layers=3, d_model=128, heads=4, ffn=512, positions=1024),
     "base": dict(layers=6, d_model=768, heads=12, ffn=3072, positions=2048),
     "large": dict(layers=12, d_model=1024, heads=16, ffn=4096, positions=2048),
 }
-"""Model shapes by name (same number of encoder and decoder layers)."""
+"""Model sizes by name: their shapes (same number of encoder and decoder layers)."""
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "shipped" / "small-model"
+
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+"""The weight files ``from_pretrained`` reads, in its order of preference (sharded: the index)."""
 
 
 @dataclass
@@ -65,11 +77,16 @@ class Bundle:
         return int(self.model.config.max_position_embeddings)
 
 
-def bart_config(preset: str, tokenizer: PreTrainedTokenizerFast, **overrides: object) -> BartConfig:
-    """The ``BartConfig`` of a preset; ``overrides`` are BartConfig keyword arguments."""
-    if preset not in PRESETS:
-        raise LagnbError(f"unknown model preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    p = PRESETS[preset]
+def check_size(size: str) -> None:
+    """Raise :class:`LagnbError` unless ``size`` names one of :data:`SIZES`."""
+    if size not in SIZES:
+        raise LagnbError(f"unknown model size {size!r}; choose one of {', '.join(SIZES)}")
+
+
+def bart_config(size: str, tokenizer: PreTrainedTokenizerFast, **overrides: object) -> BartConfig:
+    """The ``BartConfig`` of a model size; ``overrides`` are BartConfig keyword arguments."""
+    check_size(size)
+    p = SIZES[size]
     kw: dict[str, object] = dict(
         vocab_size=len(tokenizer),
         d_model=p["d_model"],
@@ -109,10 +126,10 @@ def generation_config(model_config: BartConfig) -> GenerationConfig:
 
 
 def build_model(
-    preset: str, tokenizer: PreTrainedTokenizerFast, *, seed: int | None = None, **overrides: object
+    size: str, tokenizer: PreTrainedTokenizerFast, *, seed: int | None = None, **overrides: object
 ) -> BartForConditionalGeneration:
-    """A freshly initialised model of a preset (seeded if ``seed`` is given)."""
-    cfg = bart_config(preset, tokenizer, **overrides)
+    """A freshly initialised model of a size (seeded if ``seed`` is given)."""
+    cfg = bart_config(size, tokenizer, **overrides)
     if seed is not None:
         torch.manual_seed(seed)
     model = BartForConditionalGeneration(cfg)
@@ -126,15 +143,18 @@ def count_parameters(model: torch.nn.Module) -> int:
 
 
 @contextmanager
-def quiet_progress():
-    """Silence transformers' own progress bars (loading/writing shards of a small model)."""
+def quiet_progress() -> Iterator[None]:
+    """Silence transformers' own progress bars (loading/writing shards of a small model) and
+    its load reports (lagnb raises on a weights file that lacks tensors instead)."""
     from transformers.utils import logging as hf_logging
 
-    was = hf_logging.is_progress_bar_enabled()
+    was, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
     hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
     try:
         yield
     finally:
+        hf_logging.set_verbosity(level)
         if was:
             hf_logging.enable_progress_bar()
 
@@ -183,29 +203,103 @@ def save_bundle(
     return dest
 
 
+def shipped_model_path() -> Path:
+    """The folder of the small model shipped with lagnb (``lagnb/shipped/small-model``)."""
+    return SHIPPED_DIR
+
+
+def model_dir(path: str | os.PathLike | None = None) -> Path:
+    """The model folder :func:`load_bundle` reads: the shipped model for ``None`` or ``""``; a
+    relative path from the working directory when it exists there, else from the repository
+    root (notebooks run in ``notebooks/`` and name ``runs/…``)."""
+    if path is None or str(path) == "":
+        return shipped_model_path()
+    p = Path(path).expanduser()
+    return p if p.is_absolute() or p.exists() else resolve_path(p)
+
+
+def repair_hint(path: Path) -> str:
+    """What to do about a damaged model folder: restore the shipped one, else replace or retrain."""
+    if path.resolve() == shipped_model_path().resolve():
+        return (
+            "the shipped model is damaged: restore it (git checkout -- lagnb/shipped/small-model "
+            "in a checkout) or reinstall lagnb"
+        )
+    return f"replace {path} with a good copy, or retrain it (lagnb train --out {path} …)"
+
+
+def read_model(path: Path, fix: str, **kwargs: object) -> BartForConditionalGeneration:
+    """``BartForConditionalGeneration.from_pretrained`` from a local folder, with every damaged
+    or missing file a one-line :class:`LagnbError` that names the file and ends with ``fix``.
+
+    A weights file that lacks some of the model's tensors is an error too: transformers would
+    fill them with random numbers and only log it.
+    """
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise LagnbError(f"no config.json in {path} (the model's shape); {fix}")
+    try:
+        config = BartConfig.from_pretrained(str(path), local_files_only=True)
+    except Exception as exc:  # OSError, TypeError, validation errors …
+        fault = json_fault(config_file) or one_line(exc)
+        raise LagnbError(f"{config_file} is damaged ({fault}); {fix}") from None
+    weights = next((path / n for n in WEIGHT_FILES if (path / n).is_file()), None)
+    if weights is None:
+        raise LagnbError(
+            f"no model weights in {path} (expected model.safetensors or pytorch_model.bin); {fix}"
+        )
+    try:
+        with quiet_progress():
+            model, info = BartForConditionalGeneration.from_pretrained(
+                str(path), config=config, local_files_only=True, output_loading_info=True, **kwargs
+            )
+    except Exception as exc:  # SafetensorError, UnpicklingError, RuntimeError (shapes) …
+        raise LagnbError(f"{weights} is damaged ({one_line(exc)}); {fix}") from None
+    absent = sorted(info["missing_keys"]) + sorted(k for k, *_ in info["mismatched_keys"])
+    if absent:
+        raise LagnbError(
+            f"{weights} is damaged: {len(absent)} of the model's tensors are missing or of the "
+            f"wrong shape (e.g. {absent[0]}); {fix}"
+        )
+    return model
+
+
 def load_bundle(
-    path: str | Path,
+    path: str | os.PathLike | None = None,
     attn_implementation: str | None = None,
     *,
     device: str | torch.device | None = None,
 ) -> Bundle:
-    """Load a model and tokenizer from a local folder (lagnb's or the public BART-L layout).
+    """Load a model and its tokenizer: lagnb's one model loader.
 
-    ``attn_implementation="eager"`` is needed for attention weights (``output_attentions``);
-    the default (sdpa) returns none.  ``device`` defaults to CPU.
+    Args:
+        path: a local folder in lagnb's or the public BART-L layout (resolved by
+            :func:`model_dir`: relative to the working directory, else the repository root);
+            ``None`` or ``""``: the model shipped with lagnb.
+        attn_implementation: ``"eager"`` is needed for attention weights
+            (``output_attentions``); the default (sdpa) returns none.
+        device: where the model goes (default: CPU).
+
+    Raises :class:`LagnbError` for a missing folder, and for a damaged or missing
+    ``config.json``, weights file or tokenizer file, naming the file and the fix.
     """
-    p = Path(path)
+    p = model_dir(path)
     if not (p / "config.json").is_file():
         raise LagnbError(
             f"no model at {str(p)!r}: expected a folder with config.json, model weights and "
             "tokenizer files (train one with 'lagnb train', or use the shipped model)"
         )
-    kw: dict[str, object] = {"local_files_only": True}
+    fix = repair_hint(p)
+    kw: dict[str, object] = {}
     if attn_implementation is not None:
         kw["attn_implementation"] = attn_implementation
-    with quiet_progress():
-        model = BartForConditionalGeneration.from_pretrained(str(p), **kw)
-    tokenizer = load_tokenizer(p)
+    model = read_model(p, fix, **kw)
+    tokenizer = load_tokenizer(p, fix=fix)
+    if len(tokenizer) > model.config.vocab_size:
+        raise LagnbError(
+            f"{p / 'tokenizer.json'} has {len(tokenizer)} tokens but the model in {p} has "
+            f"{model.config.vocab_size} (a tokenizer from another model?); {fix}"
+        )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.convert_ids_to_tokens(model.config.pad_token_id)
     gc = model.generation_config
@@ -218,25 +312,15 @@ def load_bundle(
     return Bundle(model, tokenizer, p)
 
 
-def shipped_model_path() -> Path:
-    """The folder of the small model shipped with lagnb (``lagnb/shipped/small-model``)."""
-    return SHIPPED_DIR
-
-
-def load_shipped(attn_implementation: str | None = None) -> Bundle:
-    """Load the shipped model (see ``lagnb/shipped/README.md`` for how it was trained)."""
-    return load_bundle(shipped_model_path(), attn_implementation)
-
-
-def preset_table(tokenizer: PreTrainedTokenizerFast | None = None) -> list[dict[str, object]]:
-    """One row per preset: shape and parameter count (counted on the meta device, so even
+def size_table(tokenizer: PreTrainedTokenizerFast | None = None) -> list[dict[str, object]]:
+    """One row per model size: shape and parameter count (counted on the meta device, so even
     ``large`` costs no memory)."""
     from lagnb.ml.tokenizer import build_tokenizer
 
     tok = tokenizer or build_tokenizer()
     rows = []
-    for name, p in PRESETS.items():
+    for name, p in SIZES.items():
         with torch.device("meta"):
             model = BartForConditionalGeneration(bart_config(name, tok))
-        rows.append({"preset": name, **p, "parameters": count_parameters(model)})
+        rows.append({"size": name, **p, "parameters": count_parameters(model)})
     return rows

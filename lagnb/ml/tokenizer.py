@@ -13,12 +13,14 @@ vocabulary is an error that names the token and its position, never a silent ``[
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
-from lagnb.errors import TokenError
+from lagnb.errors import LagnbError, TokenError
 from lagnb.physics.fields import split_tokens
 from lagnb.physics.tokens import SPECIAL_TOKENS, VOCABULARY
 
@@ -41,9 +43,45 @@ def build_tokenizer(vocabulary: tuple[str, ...] = VOCABULARY) -> PreTrainedToken
     )
 
 
-def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
-    """Load a tokenizer saved with ``save_pretrained`` from a local folder (no network)."""
-    return PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+"""The tokenizer's files in a model folder (``tokenizer.json`` is required, the others not)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of a library exception, at most 160 characters."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0].strip()}" if lines else type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def json_fault(path: Path) -> str | None:
+    """Why ``path`` is not a JSON object (``None`` when it is one)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        return f"not valid JSON: {one_line(exc)}"
+    return None if isinstance(data, dict) else "not a JSON object"
+
+
+def load_tokenizer(path: str | os.PathLike, *, fix: str | None = None) -> PreTrainedTokenizerFast:
+    """Load a tokenizer saved with ``save_pretrained`` from a local folder (no network).
+
+    A missing ``tokenizer.json`` or a damaged tokenizer file is a one-line :class:`LagnbError`
+    naming the file, ending with ``fix`` (what to do about it).
+    """
+    p = Path(path)
+    fix = fix or f"replace {p} with a good copy of the model folder"
+    if not (p / "tokenizer.json").is_file():
+        raise LagnbError(f"no tokenizer.json in {p} (the model's vocabulary); {fix}")
+    try:
+        return PreTrainedTokenizerFast.from_pretrained(str(p), local_files_only=True)
+    except Exception as exc:  # JSONDecodeError, KeyError, ValueError … from the libraries
+        failure = one_line(exc)
+    for name in TOKENIZER_FILES:  # name the file at fault: the first one that is not JSON
+        f = p / name
+        if f.is_file() and (fault := json_fault(f)):
+            raise LagnbError(f"{f} is damaged ({fault}); {fix}")
+    raise LagnbError(f"{p / 'tokenizer.json'} is damaged ({failure}); {fix}")
 
 
 def normalise(text: str) -> list[str]:

@@ -30,16 +30,24 @@ from typing import Any
 import numpy as np
 import torch
 
+from lagnb.data.reader import load_split
 from lagnb.errors import LagnbError
 from lagnb.ml.model import (
-    PRESETS,
     _atomic_replace,
     build_model,
+    check_size,
     count_parameters,
     quiet_progress,
+    read_model,
     save_bundle,
 )
-from lagnb.ml.tokenizer import build_tokenizer, encode_input, encode_target, load_tokenizer
+from lagnb.ml.tokenizer import (
+    build_tokenizer,
+    encode_input,
+    encode_target,
+    load_tokenizer,
+    one_line,
+)
 
 IGNORE = -100
 
@@ -50,7 +58,7 @@ class TrainConfig:
 
     data: str
     out: str
-    preset: str = "tiny"
+    size: str = "tiny"
     steps: int = 200
     batch_size: int = 16
     grad_accum: int = 1
@@ -73,27 +81,6 @@ class TrainConfig:
 
 
 # -- data ----------------------------------------------------------------------------------------
-def read_split(data_dir: str | Path, split: str):
-    """The rows (``input``, ``target`` columns) of one split as a ``datasets.Dataset``.
-
-    A dataset folder made by ``lagnb sample`` (with ``meta.json``) is read with
-    :func:`lagnb.data.dataset.load_split`; a bare folder of ``<split>/part-*.parquet`` files
-    works too.
-    """
-    if (Path(data_dir) / "meta.json").is_file():
-        from lagnb.data.dataset import load_split
-
-        return load_split(data_dir, split)
-    import datasets
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    files = sorted((Path(data_dir) / split).glob("part-*.parquet"))
-    if not files:
-        raise LagnbError(f"no data for split {split!r}: no {Path(data_dir) / split}/part-*.parquet")
-    return datasets.Dataset(pa.concat_tables([pq.read_table(f) for f in files]))
-
-
 def tokenize_split(ds, tokenizer, max_len: int, max_examples: int | None = None):
     """Add ``input_ids`` and ``labels`` (target + [EOS]); drop rows longer than ``max_len``."""
     if max_examples is not None and len(ds) > max_examples:
@@ -207,11 +194,11 @@ def save_checkpoint(path: Path, model, tokenizer, optimizer, scheduler, state: d
 
 def plot_losses(history: list[dict], path: str | Path, title: str = "") -> None:
     """Training and validation loss against optimizer step, as a PNG (log scale)."""
-    import matplotlib
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    from lagnb.figures import new_figure
+
+    fig, ax = new_figure(figsize=(6, 4))
     tr = [(h["step"], h["train_loss"]) for h in history if h.get("train_loss") is not None]
     va = [(h["step"], h["valid_loss"]) for h in history if h.get("valid_loss") is not None]
     if tr:
@@ -236,8 +223,7 @@ def plot_losses(history: list[dict], path: str | Path, title: str = "") -> None:
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    fig.savefig(path, dpi=100)
 
 
 # -- the loop --------------------------------------------------------------------------------------
@@ -280,16 +266,29 @@ def evaluate_loss(
 
 
 RUN_FIELDS = (
-    "data", "preset", "steps", "batch_size", "grad_accum", "lr", "min_lr_ratio", "warmup",
+    "data", "size", "steps", "batch_size", "grad_accum", "lr", "min_lr_ratio", "warmup",
     "weight_decay", "clip", "seed", "max_target_len", "max_examples", "model_overrides",
 )  # fmt: skip
 """Configuration fields that define the run: a checkpoint resumes only with the same values."""
+
+
+def _read_json(path: Path, fix: str) -> dict[str, Any]:
+    """A checkpoint's JSON file; a damaged one is a :class:`LagnbError` naming it and ``fix``."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise LagnbError(f"{path} is damaged ({one_line(exc)}); {fix}") from None
+    if not isinstance(data, dict):
+        raise LagnbError(f"{path} is damaged (not a JSON object); {fix}")
+    return data
 
 
 def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:
     """Raise :class:`LagnbError` naming the fields in which ``cfg`` differs from the
     checkpoint's configuration (resuming would silently mix two runs)."""
     now = asdict(cfg)
+    if "preset" in saved:  # checkpoints written before the model size was called "size"
+        saved = {**saved, "size": saved["preset"]}
     diff = [k for k in RUN_FIELDS if k in saved and saved[k] != now[k]]
     if diff:
         changes = ", ".join(f"{k}: {saved[k]!r} -> {now[k]!r}" for k in diff)
@@ -316,8 +315,7 @@ def train(
     from accelerate.utils import set_seed
     from tqdm import tqdm
 
-    if cfg.preset not in PRESETS:
-        raise LagnbError(f"unknown model preset {cfg.preset!r}; choose one of {', '.join(PRESETS)}")
+    check_size(cfg.size)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if cfg.device not in (None, "cpu", "cuda"):
@@ -336,24 +334,22 @@ def train(
     accelerator.wait_for_everyone()
     resumed = (ckpt / "state.json").is_file()
     state: dict[str, Any]
+    fix = f"start over with 'lagnb train … --fresh' (or fresh=True), which deletes {ckpt}"
     if resumed:
-        state = json.loads((ckpt / "state.json").read_text())
+        state = _read_json(ckpt / "state.json", fix)
         check_resumable(state.get("config", {}), cfg)
-        tokenizer = load_tokenizer(ckpt)
-        from transformers import BartForConditionalGeneration
-
-        with quiet_progress():
-            model = BartForConditionalGeneration.from_pretrained(str(ckpt), local_files_only=True)
+        tokenizer = load_tokenizer(ckpt, fix=fix)
+        model = read_model(ckpt, fix)
     else:
         state = {"step": 0, "history": [], "tokens": 0, "elapsed": 0.0}
         tokenizer = build_tokenizer()
-        model = build_model(cfg.preset, tokenizer, seed=cfg.seed, **cfg.model_overrides)
+        model = build_model(cfg.size, tokenizer, seed=cfg.seed, **cfg.model_overrides)
     state["config"] = asdict(cfg)
     positions = model.config.max_position_embeddings
     max_len = min(positions, cfg.max_target_len + 1) if cfg.max_target_len else positions
 
-    train_ds = tokenize_split(read_split(cfg.data, "train"), tokenizer, max_len, cfg.max_examples)
-    valid_ds = tokenize_split(read_split(cfg.data, "valid"), tokenizer, max_len)
+    train_ds = tokenize_split(load_split(cfg.data, "train"), tokenizer, max_len, cfg.max_examples)
+    valid_ds = tokenize_split(load_split(cfg.data, "valid"), tokenizer, max_len)
     if len(train_ds) == 0:
         raise LagnbError(f"no training examples of length ≤ {max_len} in {cfg.data}")
     micro = MicroBatches(train_ds, cfg.batch_size, cfg.seed, tokenizer.pad_token_id)
@@ -373,9 +369,14 @@ def train(
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg))
     if resumed:
-        opt = torch.load(ckpt / "optimizer.pt", map_location="cpu", weights_only=False)
-        optimizer.load_state_dict(opt["optimizer"])
-        scheduler.load_state_dict(opt["scheduler"])
+        try:
+            opt = torch.load(ckpt / "optimizer.pt", map_location="cpu", weights_only=False)
+            optimizer.load_state_dict(opt["optimizer"])
+            scheduler.load_state_dict(opt["scheduler"])
+        except Exception as exc:  # OSError, UnpicklingError, EOFError, KeyError, ValueError …
+            raise LagnbError(
+                f"{ckpt / 'optimizer.pt'} is damaged ({one_line(exc)}); {fix}"
+            ) from None
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
 
@@ -383,7 +384,7 @@ def train(
     n_params = count_parameters(accelerator.unwrap_model(model))
     if main:
         print(
-            f"lagnb train: preset {cfg.preset} ({n_params / 1e6:.2f}M parameters), "
+            f"lagnb train: size {cfg.size} ({n_params / 1e6:.2f}M parameters), "
             f"{len(train_ds)} train / {len(valid_ds)} valid examples, device {accelerator.device}"
             f"{' bf16' if bf16 else ''}, {world} process(es)"
             + (f", resuming at step {state['step']}" if resumed else "")
@@ -479,7 +480,7 @@ def train(
         plot_losses(
             state["history"],
             out / "loss.png",
-            f"BART-L {cfg.preset}: {n_params / 1e6:.2f}M parameters",
+            f"BART-L {cfg.size}: {n_params / 1e6:.2f}M parameters",
         )
         if not cfg.keep_checkpoint:
             shutil.rmtree(ckpt, ignore_errors=True)

@@ -17,11 +17,17 @@ import numpy as np
 
 from lagnb.errors import LagnbError
 from lagnb.physics.contractions import Atom, Evaluator, _rank_basis
-from lagnb.physics.engine import as_fields, is_left_spinor, lagrangian, monomial_slots, object_rep
+from lagnb.physics.engine import (
+    as_fields,
+    is_left_spinor,
+    lagrangian_parsed,
+    monomial_slots,
+    object_rep,
+)
 from lagnb.physics.fields import Field
 from lagnb.physics.groups import su2_slots, su3_slots
 from lagnb.physics.terms import Commutator, Derivative, FieldFactor, SigmaBar, Term
-from lagnb.physics.tokens import parse_term
+from lagnb.physics.tokens import parse_term, split_terms
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,18 @@ class TermCheck:
             )
             return "Valid: gauge and Lorentz invariant, renormalizable, non-zero." + where
         return "Invalid: " + "; ".join(self.reasons) + "."
+
+    def to_json(self) -> dict[str, object]:
+        """The verdict as JSON (the ``check`` entry of ``lagnb generate --json``, plus the
+        explanation)."""
+        return {
+            "valid": self.valid,
+            "status": self.status,
+            "reasons": list(self.reasons),
+            "engine_term": self.match,
+            "engine_term_conjugate": self.match_conjugate,
+            "explanation": self.explain(),
+        }
 
 
 def _name(fields: Sequence[Field], term: Term, pos: int) -> str:
@@ -231,7 +249,7 @@ def sorted_form(term: Term) -> tuple[tuple[tuple[int, bool], ...], tuple[Atom, .
 
 @lru_cache(maxsize=256)
 def _engine_lagrangian(fields: tuple[Field, ...]):
-    return lagrangian(fields)
+    return lagrangian_parsed(fields)
 
 
 def _basis_comparison(fields: tuple[Field, ...], term: Term) -> tuple[bool, bool, int | None, bool]:
@@ -282,7 +300,13 @@ def check_term(fields: str | Iterable[Field], term: Term | str) -> TermCheck:
     Never raises on a bad term: a term that does not parse comes back with ``parses=False``
     and the parser's message as the reason.  Bad *fields* raise :class:`LagnbError`.
     """
-    fs = as_fields(fields)
+    return check_parsed(as_fields(fields), term)
+
+
+def check_parsed(fs: tuple[Field, ...], term: Term | str) -> TermCheck:
+    """:func:`check_term` against a field list already parsed by
+    :func:`~lagnb.physics.engine.as_fields` (a non-empty tuple of Fields): for callers inside
+    lagnb that hold one."""
     if isinstance(term, str):
         try:
             term = parse_term(fs, term)
@@ -335,7 +359,9 @@ def check_term(fields: str | Iterable[Field], term: Term | str) -> TermCheck:
 
 def check_lagrangian(fields: str | Iterable[Field], text: str) -> list[TermCheck]:
     """Check every term of a Lagrangian token string (e.g. a model's output)."""
-    from lagnb.physics.tokens import split_terms
+    return check_lagrangian_parsed(as_fields(fields), text)
 
-    fs = as_fields(fields)
-    return [check_term(fs, t) for t in split_terms(text)]
+
+def check_lagrangian_parsed(fs: tuple[Field, ...], text: str) -> list[TermCheck]:
+    """:func:`check_lagrangian` against an already parsed field list (see :func:`check_parsed`)."""
+    return [check_parsed(fs, t) for t in split_terms(text)]

@@ -202,7 +202,12 @@ def lagrangian(fields: str | Iterable[Field]) -> Lagrangian:
     Terms come in canonical order: Yukawas, trilinears, quartics, kinetic terms (input order),
     gauge kinetic terms, masses; the same field list always gives the identical result.
     """
-    fs = as_fields(fields)
+    return lagrangian_parsed(as_fields(fields))
+
+
+def lagrangian_parsed(fs: tuple[Field, ...]) -> Lagrangian:
+    """:func:`lagrangian` of a field list already parsed by :func:`as_fields` (a non-empty
+    tuple of Fields): for callers inside lagnb that hold one."""
     terms = interaction_terms(fs)
     terms += [kinetic_term(fs, i) for i in range(len(fs))]
     terms += gauge_kinetic_terms(fs)

@@ -11,6 +11,8 @@ opposite hypercharge and the opposite helicity.
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,25 +24,58 @@ from lagnb.physics.groups import SU2_REPS, SU3_REPS, su3_conjugate
 HALF = Fraction(1, 2)
 
 
+_DIGITS = frozenset("0123456789")
+MAX_DIGITS = 100
+"""Longest number in a token string (Python refuses to convert beyond 4300 digits)."""
+
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:/[0-9]+)?|[0-9]+\.[0-9]*|\.[0-9]+)")
+_NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
+def number_from_text(text: str) -> Fraction | None:
+    """The exact value of an integer, fraction or finite decimal written as text.
+
+    ``'3'``, ``'-7/6'``, ``'0.5'`` (= 1/2), ``'.1'`` (= 1/10).  None when ``text`` is none of
+    these: ``nan``, ``inf``, ``1e-3``, a zero denominator, more than :data:`MAX_DIGITS` digits.
+    """
+    if not _NUMBER_TEXT.fullmatch(text) or sum(c.isdigit() for c in text) > MAX_DIGITS:
+        return None
+    num, _, den = text.partition("/")
+    if den and int(den) == 0:
+        return None
+    return Fraction(num) / int(den or 1)
+
+
 def _as_fraction(value: object, what: str) -> Fraction:
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, bool):
+    """A quantum number given to the Python API as a number or a string, exactly."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | str):
         raise FieldError(f"{what} must be a number, got {value!r}")
-    if isinstance(value, int):
-        return Fraction(value)
     if isinstance(value, float):
-        return Fraction(value).limit_denominator(1000)
-    if isinstance(value, str):
+        if not math.isfinite(value):
+            raise FieldError(f"{what} must be a finite number, got {value!r}")
+        out = Fraction(value).limit_denominator(1000)
+        if abs(out - Fraction(value)) > 1e-12 * abs(value):
+            raise FieldError(
+                f"{what} {value!r} is no fraction with denominator up to 1000; "
+                "give it exactly as a string like '1/3' or a Fraction"
+            )
+    elif isinstance(value, str):
         text = value.replace(" ", "")
-        m = re.fullmatch(r"([+-]?\d+)(?:/(\d+))?", text)
-        if not m:
-            raise FieldError(f"{what} {value!r} is not a rational number like 1/3 or -7/6")
-        den = int(m.group(2) or 1)
-        if den == 0:
-            raise FieldError(f"{what} {value!r} has a zero denominator")
-        return Fraction(int(m.group(1)), den)
-    raise FieldError(f"{what} must be a number, got {value!r}")
+        parsed = number_from_text(text)
+        if parsed is None:
+            if re.fullmatch(r"[+-]?\d+/0+", text):
+                raise FieldError(f"{what} {value!r} has a zero denominator")
+            if _NON_FINITE.fullmatch(text):
+                raise FieldError(f"{what} must be a finite number, got {value!r}")
+            raise FieldError(f"{what} {value!r} is not a rational number like 1/3, -7/6 or 0.5")
+        out = parsed
+    elif isinstance(value, numbers.Rational):
+        out = Fraction(value)
+    else:
+        raise FieldError(f"{what} must be an exact number (int, Fraction or '1/3'), got {value!r}")
+    if abs(out.numerator) >= 10**MAX_DIGITS or out.denominator >= 10**MAX_DIGITS:
+        raise FieldError(f"{what} has more than {MAX_DIGITS} digits")
+    return out
 
 
 @dataclass(frozen=True)
@@ -69,6 +104,13 @@ class Field:
         if spin not in (0, HALF):
             raise FieldError(f"{label}: spin {spin} is not supported (only 0 and 1/2)")
         object.__setattr__(self, "spin", spin)
+        for key, rep in (("su3", self.su3), ("su2", self.su2)):
+            if isinstance(rep, bool) or not isinstance(rep, numbers.Integral):
+                raise FieldError(
+                    f"{label}: {key} must be an integer dimension like 3 (or -3 for the 3̄), "
+                    f"got {rep!r}"
+                )
+            object.__setattr__(self, key, int(rep))
         if self.su3 not in SU3_REPS:
             raise FieldError(
                 f"{label}: unknown SU(3) representation {self.su3!r}; "
@@ -169,6 +211,37 @@ def default_names(fields: Sequence[Field]) -> list[str]:
     return names
 
 
+def check_names(fields: Sequence[Field], names: Sequence[str]) -> list[str]:
+    """Display names chosen by the user, one per field in input order (LaTeX allowed).
+
+    Raises :class:`FieldError` for a wrong count, an empty or repeated name, unbalanced
+    braces or a character LaTeX cannot show in a name (``& % # $``).
+    """
+    if isinstance(names, str):
+        raise FieldError("names: give a list of names, one per field (not one string)")
+    out = [str(n).strip() for n in names]
+    if len(out) != len(fields):
+        raise FieldError(
+            f"names: {len(out)} name(s) for {len(fields)} field(s); give one name per field, "
+            "in input order"
+        )
+    for k, name in enumerate(out, start=1):
+        if not name:
+            raise FieldError(f"names: name {k} is empty")
+        if bad := sorted(set(name) & set("&%#$")):
+            raise FieldError(f"names: name {name!r} contains {bad[0]!r}, which LaTeX cannot show")
+        depth = 0
+        for c in name:
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            if depth < 0:
+                break
+        if depth != 0:
+            raise FieldError(f"names: name {name!r} has unbalanced braces")
+        if out.index(name) != k - 1:
+            raise FieldError(f"names: {name!r} is given twice; names must differ")
+    return out
+
+
 # -- parsing the BART-L input string --------------------------------------------------------------
 _KEYWORDS = {"FIELD", "SPIN", "SU3", "SU2", "U1", "HEL", "[SOS]", "[EOS]", "DAGGER"}
 
@@ -193,11 +266,15 @@ def _read_number(toks: list[str], pos: int, where: str) -> tuple[Fraction, int]:
     sign = 1
     if pos < len(toks) and toks[pos] == "-":
         sign, pos = -1, pos + 1
+    if pos < len(toks) and toks[pos] not in _DIGITS:
+        return sign * _number_token(toks[pos], sign, where), pos + 1
 
     def digits(p: int) -> tuple[str, int]:
         start = p
-        while p < len(toks) and toks[p].isdigit() and len(toks[p]) == 1:
+        while p < len(toks) and toks[p] in _DIGITS:  # ASCII only: '²'.isdigit() is True
             p += 1
+        if p - start > MAX_DIGITS:
+            raise TokenError(f"{where}: a number of {p - start} digits (at most {MAX_DIGITS})")
         return "".join(toks[start:p]), p
 
     num, pos = digits(pos)
@@ -214,16 +291,61 @@ def _read_number(toks: list[str], pos: int, where: str) -> tuple[Fraction, int]:
     return Fraction(sign * int(num), int(den)), pos
 
 
+_BAR = re.compile(r"([0-9]{1,9})(?:bar|\u0304)", re.IGNORECASE)
+"""A conjugate SU(3) representation written ``3bar`` or ``3̄`` (a combining macron)."""
+
+
+def _number_token(tok: str, sign: int, where: str) -> Fraction:
+    """A number written as one token: a decimal (``0.5`` → 1/2, exactly), or an integer or
+    fraction from a list of tokens that was not split.  The caller applies ``sign``."""
+    if sign < 0 and tok[:1] in "+-":
+        raise TokenError(f"{where}: two signs in '- {tok}'; write one")
+    value = number_from_text(tok)
+    if value is not None:
+        return value
+    if _NUMBER_TEXT.fullmatch(tok):
+        if "/" in tok and set(tok.partition("/")[2]) == {"0"}:
+            raise TokenError(f"{where}: division by zero in {tok}")
+        raise TokenError(f"{where}: {tok[:20]}… has more than {MAX_DIGITS} digits")
+    if _NON_FINITE.fullmatch(tok):
+        raise TokenError(
+            f"{where}: {tok!r} is not a finite number; write a fraction like 1/2 or a decimal "
+            "like 0.5"
+        )
+    if m := _BAR.fullmatch(tok):
+        raise TokenError(
+            f"{where}: {tok!r}: only SU3 has conjugate representations written with 'bar' "
+            f"(SU(2) representations are their own conjugates); write {m.group(1)}"
+        )
+    raise TokenError(
+        f"{where}: expected a number, got {tok!r} (write 1, -1/3 or 0.5)"
+        if sign > 0
+        else f"{where}: expected digits after '-', got {tok!r} (write - 1/3 or -0.5)"
+    )
+
+
+def _su3_bar(tok: str, where: str) -> Fraction | None:
+    """The signed dimension of ``3bar``/``6bar`` (−3, −6); None if ``tok`` has no bar."""
+    m = _BAR.fullmatch(tok)
+    if m is None:
+        return None
+    n = int(m.group(1))
+    if n in (1, 8):
+        raise TokenError(f"{where}: the {n} of SU(3) is its own conjugate; write SU3 {n}")
+    return Fraction(-n)
+
+
 def parse_field_tokens(
-    toks: list[str], pos: int, index: int, allow_dagger: bool = False
+    toks: list[str], pos: int, index: int, allow_dagger: bool = False, what: str = "field"
 ) -> tuple[Field, bool, int]:
     """Parse one ``FIELD …`` block starting at ``toks[pos] == 'FIELD'``.
 
     Returns (field, conjugated, next position).  With ``allow_dagger`` a trailing ``DAGGER``
     marks a conjugated field written with conjugate quantum numbers (output grammar); the
-    returned field is then the unconjugated one.
+    returned field is then the unconjugated one.  Errors name ``f"{what} {index + 1}"``
+    (``"object 2"`` inside a term).
     """
-    where = f"field {index + 1}"
+    where = f"{what} {index + 1}"
     if toks[pos] != "FIELD":
         raise TokenError(f"{where}: expected 'FIELD', got {toks[pos]!r}")
     pos += 1
@@ -238,7 +360,15 @@ def parse_field_tokens(
                 f"{where}: {key} is repeated or out of order (order is SPIN, SU3, SU2, U1, HEL)"
             )
         last = k
-        value, pos = _read_number(toks, pos + 1, f"{where}, {key}")
+        bar = (
+            _su3_bar(toks[pos + 1], f"{where}, SU3")
+            if key == "SU3" and pos + 1 < len(toks)
+            else None
+        )
+        if bar is not None:
+            value, pos = bar, pos + 2
+        else:
+            value, pos = _read_number(toks, pos + 1, f"{where}, {key}")
         values[key] = value
     if "SPIN" not in values:
         raise TokenError(f"{where}: missing SPIN")
@@ -285,7 +415,10 @@ def parse_fields(text: str | Iterable[str]) -> tuple[Field, ...]:
     while pos < len(toks):
         if toks[pos] != "FIELD":
             where = f"after field {len(fields)}" if fields else "at the start"
-            hint = " (a conjugated field is not an input)" if toks[pos] == "DAGGER" else ""
+            hint = {
+                "DAGGER": " (a conjugated field is not an input)",
+                "bar": " (write SU3 3bar as one word, or SU3 -3)",
+            }.get(toks[pos], "")
             raise TokenError(f"stray token {toks[pos]!r} {where}{hint}; expected 'FIELD'")
         f, _, pos = parse_field_tokens(toks, pos, len(fields))
         fields.append(f)

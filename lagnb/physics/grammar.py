@@ -37,12 +37,10 @@ from lagnb.physics.engine import as_fields
 from lagnb.physics.fields import Field, split_tokens
 from lagnb.physics.groups import su2_slots, su3_slots
 from lagnb.physics.terms import charged_groups
-from lagnb.physics.tokens import IDS
+from lagnb.physics.tokens import COMMUTATORS, EOS, IDS, SIGNS
+from lagnb.physics.tokens import CONTRACTION_GROUPS as GROUP_KEYS
+from lagnb.physics.tokens import GAUGE_GROUPS as GAUGE_ORDER
 
-EOS = "[EOS]"
-SIGNS = ("+", "-")
-GROUP_KEYS = ("LORENTZ", "SU3", "SU2")
-GAUGE_ORDER = ("SU3", "SU2", "U1")
 MAX_MEMBERS = {"LORENTZ": 2, "SU3": 3, "SU2": 2}
 """Most objects one contraction group joins: a Lorentz pair, an SU(3) ε, an SU(2) ε or δ."""
 
@@ -60,9 +58,6 @@ LABEL = "label"  # an object's ID label
 CONTR = "contr"  # after CONTRACTIONS, or after a complete group: a group, a sign, [EOS]
 GROUP = "group"  # inside a contraction group
 END = "end"  # after [EOS]: anything (generation pads)
-
-OPENERS = ("FIELD", "DERIVATIVE", "COMMUTATOR_A")
-"""Objects a term may start with (``lagnb.physics.tokens.split_terms`` splits only before these)."""
 
 
 class _Node:
@@ -122,10 +117,23 @@ class Grammar:
     Args:
         fields: the field list (a BART-L input string or :class:`Field` objects).
         capacity: also enforce index capacities in contraction blocks (see module doc).
+
+    Callers inside lagnb that hold a parsed field list use :meth:`from_parsed`.
     """
 
     def __init__(self, fields: str | Iterable[Field], *, capacity: bool = True) -> None:
-        self.fields: tuple[Field, ...] = as_fields(fields)
+        self._build(as_fields(fields), capacity)
+
+    @classmethod
+    def from_parsed(cls, fields: tuple[Field, ...], *, capacity: bool = True) -> Grammar:
+        """The grammar of a field list already parsed by
+        :func:`~lagnb.physics.engine.as_fields` (a non-empty tuple of Fields)."""
+        grammar = cls.__new__(cls)
+        grammar._build(fields, capacity)
+        return grammar
+
+    def _build(self, fields: tuple[Field, ...], capacity: bool) -> None:
+        self.fields: tuple[Field, ...] = fields
         self.capacity = capacity
         objects: list[tuple[tuple[str, ...], tuple[int, int, int], tuple[str, ...]]] = []
         for f in self.fields:
@@ -152,8 +160,7 @@ class Grammar:
                 "i",
                 "CONTRACTIONS",
                 "SIGMA_BAR",
-                "COMMUTATOR_A",
-                "COMMUTATOR_B",
+                *COMMUTATORS,
                 "DERIVATIVE",
                 *SIGNS,
                 *IDS,
@@ -197,7 +204,7 @@ class Grammar:
             if free >= 1:
                 out |= {"FIELD", "SIGMA_BAR"}
                 if self.gauge_groups:
-                    out |= {"COMMUTATOR_A", "COMMUTATOR_B"}
+                    out |= set(COMMUTATORS)
             if free >= 2:
                 out.add("DERIVATIVE")
             return frozenset(out)
@@ -277,7 +284,7 @@ class Grammar:
                 return replace(s, phase=DERIV, derivative=())
             if tok == "SIGMA_BAR":
                 return replace(s, phase=LABEL, obj_caps=(3, 0, 0))
-            if tok in ("COMMUTATOR_A", "COMMUTATOR_B"):
+            if tok in COMMUTATORS:
                 return replace(s, phase=COMM, obj_caps=(1, 0, 0))
             if tok == "CONTRACTIONS":
                 return replace(s, phase=CONTR)

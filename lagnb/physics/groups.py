@@ -15,8 +15,6 @@ SU(3) indices; two upper or two lower SU(2) indices).
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 SU3_REPS: dict[int, tuple[int, int]] = {
     1: (0, 0),
     3: (1, 0),
@@ -98,13 +96,3 @@ def _su3_tensor_weights(p: int, q: int, subtract_trace: bool) -> list[tuple[int,
 def su2_weights(rep: int) -> list[int]:
     """Weights 2·T3 of an SU(2) irrep: n−1, n−3, …, −(n−1)."""
     return list(range(rep - 1, -rep, -2))
-
-
-def parse_fraction(text: str) -> Fraction:
-    """Parse ``'1/3'``, ``'-7/6'``, ``'2'`` into a Fraction, with a clear error."""
-    try:
-        num, _, den = text.replace(" ", "").partition("/")
-        value = Fraction(int(num), int(den) if den else 1)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise ValueError(f"not a rational number: {text!r} ({exc})") from None
-    return value

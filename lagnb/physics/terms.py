@@ -16,13 +16,16 @@ Conventions:
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lagnb.physics.contractions import Atom
-from lagnb.physics.fields import Field, default_names, fields_tokens
+from lagnb.physics.fields import Field, check_names, default_names, fields_tokens
 
 KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass")
 """Term kinds in BART-L order: interactions, kinetic, gauge kinetic, masses."""
@@ -132,6 +135,16 @@ class Term:
         """The operator in LaTeX with explicit gauge indices (i, j, … SU(3); a, b, … SU(2))."""
         return _term_latex(self, fields, list(names or default_names(fields)))
 
+    def text(self, fields: Sequence[Field], names: Sequence[str] | None = None) -> str:
+        """The operator in Unicode, for a terminal: ``(H†H)²``, ``(D_μ H)† (D^μ H)``.
+
+        A product of δ-contracted bilinears is written without indices; any other term with
+        explicit indices (SU(3) i, j, k, …; SU(2) p, r, s, …; then primed letters) and ε.
+        ``names`` are display names (LaTeX allowed), by default the fields' own or φ_k/ψ_k.
+        """
+        shown = [unicode_name(n) for n in (names or default_names(fields))]
+        return _term_text(self, fields, shown)
+
     def to_json(self, fields: Sequence[Field], names: Sequence[str] | None = None) -> dict:
         return {
             "kind": self.kind,
@@ -143,32 +156,49 @@ class Term:
         }
 
 
-# -- LaTeX helpers -------------------------------------------------------------------------------
+# -- index labels ------------------------------------------------------------------------------
 _SU3_LETTERS = "ijklmnpqrstuvw"
 _SU2_LETTERS = "abcdefgh"
+_LATEX_LETTERS = {"SU3": _SU3_LETTERS, "SU2": _SU2_LETTERS}
+# Unicode has subscript forms of only some letters: the text form takes SU(3) and SU(2) labels
+# from letters that have both a superscript and a subscript form.
+_TEXT_LETTERS = {"SU3": "ijklmn", "SU2": "prstvx"}
+
+IndexLabels = tuple[dict[int, list[tuple[str, str]]], list[tuple[tuple[str, ...], str]]]
 
 
-def _index_labels(term: Term) -> tuple[dict[int, list[tuple[str, str]]], list[str]]:
-    """Per factor, its (letter, 'u'|'d') indices; plus the ε symbols to print."""
+def _labels_without_end(letters: str, prime: str) -> Iterator[str]:
+    """Index labels without end: the letters, then each letter with one prime, two primes, …"""
+    for n in itertools.count():
+        for letter in letters:
+            yield letter + prime * n
+
+
+def _index_labels(term: Term, letters: dict[str, str], prime: str) -> IndexLabels:
+    """Per factor, its (label, 'u'|'d') indices; per ε, its labels and the kind it contracts.
+
+    Each δ gets one label (an upper and a lower index), each ε one label per entry; labels
+    never run out (see :func:`_labels_without_end`), whatever the representations and field count.
+    """
     idx: dict[int, list[tuple[str, str]]] = {}
-    eps: list[str] = []
-    letters = {"SU3": iter(_SU3_LETTERS), "SU2": iter(_SU2_LETTERS)}
+    eps: list[tuple[tuple[str, ...], str]] = []
+    streams = {group: _labels_without_end(alphabet, prime) for group, alphabet in letters.items()}
     for atom in term.contractions:
-        if atom.group == "LORENTZ":
+        if atom.group not in streams:
             continue
         if atom.tensor == "delta":
-            letter = next(letters[atom.group])
+            label = next(streams[atom.group])
             for p, k in atom.entries:
-                idx.setdefault(p, []).append((letter, k))
+                idx.setdefault(p, []).append((label, k))
         else:
-            ls = [next(letters[atom.group]) for _ in atom.entries]
-            for (p, k), letter in zip(atom.entries, ls):
-                idx.setdefault(p, []).append((letter, k))
-            pos = "_" if atom.entries[0][1] == "u" else "^"
-            eps.append(rf"\epsilon{pos}{{{''.join(ls)}}}")
+            labels = tuple(next(streams[atom.group]) for _ in atom.entries)
+            for (p, k), label in zip(atom.entries, labels):
+                idx.setdefault(p, []).append((label, k))
+            eps.append((labels, atom.entries[0][1]))
     return idx, eps
 
 
+# -- LaTeX ---------------------------------------------------------------------------------------
 def _with_indices(base: str, indices: list[tuple[str, str]]) -> str:
     up = "".join(x for x, k in indices if k == "u")
     down = "".join(x for x, k in indices if k == "d")
@@ -178,6 +208,13 @@ def _with_indices(base: str, indices: list[tuple[str, str]]) -> str:
     if down:
         out = f"{{{out}}}_{{{down}}}"
     return out
+
+
+def _latex_dagger(name: str, conjugate: bool) -> str:
+    """``name`` or its conjugate; a name with its own superscript (``e^c``) is braced first."""
+    if not conjugate:
+        return name
+    return (f"{{{name}}}" if "^" in name else name) + r"^{\dagger}"
 
 
 def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
@@ -194,12 +231,16 @@ def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
         return " ".join(
             rf"[D^{{{f.group}}}]_{{{f.part}}}"
             if isinstance(f, Commutator)
-            else names[f.field] + (r"^{\dagger}" if f.conjugate else "")
+            else _latex_dagger(names[f.field], f.conjugate)
             if isinstance(f, FieldFactor)
             else "?"
             for f in term.factors
         )
-    idx, eps = _index_labels(term)
+    idx, eps_labels = _index_labels(term, _LATEX_LETTERS, "'")
+    eps = [
+        rf"\epsilon{'_' if kind == 'u' else '^'}{{{''.join(labels)}}}"
+        for labels, kind in eps_labels
+    ]
     parts: list[str] = []
     derivative_next = False
     n_derivatives = 0
@@ -211,8 +252,7 @@ def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
             parts.append(r"\bar{\sigma}^{\mu}")
             continue
         assert isinstance(f, FieldFactor)
-        base = names[f.field] + (r"^{\dagger}" if f.conjugate else "")
-        sym = _with_indices(base, idx.get(k, []))
+        sym = _with_indices(_latex_dagger(names[f.field], f.conjugate), idx.get(k, []))
         if derivative_next:
             # (D_μ φ)† (D^μ φ): the second derivative of a term carries the upper index
             updown = "^" if n_derivatives else "_"
@@ -224,12 +264,272 @@ def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
     return ("i\\, " if term.imaginary else "") + body
 
 
-_COUPLING = {
-    "yukawa": "y",
-    "trilinear": r"\mu",
-    "quartic": r"\lambda",
-    "mass": "m",
+# -- Unicode text --------------------------------------------------------------------------------
+def _table(keys: str, values: str) -> dict[str, str]:
+    return dict(zip(keys, values, strict=True))
+
+
+_SUPERSCRIPT = _table(
+    "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεθιφχ†′*",
+    "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᶿᶥᵠᵡ†′*",
+)
+_SUBSCRIPT = _table(
+    "0123456789+-=()aehijklmnoprstuvxβγρφχ′",
+    "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ′",
+)
+
+
+def _greek_command(c: str) -> str:
+    """The LaTeX command of a Greek letter, from its Unicode name: λ → lambda, Δ → Delta."""
+    word = unicodedata.name(c).split()[-1].lower().replace("lamda", "lambda")
+    return word.capitalize() if c.isupper() else word
+
+
+_SCRIPT_GLYPHS = frozenset(_SUPERSCRIPT.values()) | frozenset(_SUBSCRIPT.values())
+_TEX_SYMBOLS = {
+    **{_greek_command(c): c for c in "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΥΦΨΩ"},
+    "varepsilon": "ε",
+    "vartheta": "ϑ",
+    "varphi": "φ",
+    "dagger": "†",
+    "prime": "′",
+    "ell": "ℓ",
+    "star": "*",
 }
+_TEX_ACCENTS = {"bar": "\u0304", "overline": "\u0305", "tilde": "\u0303", "hat": "\u0302"}
+_TEX_FONTS = {"text", "mathrm", "mathit", "mathbf", "mathsf", "mathcal", "rm", "operatorname"}
+_TEX_COMMAND = re.compile(r"\\([A-Za-z]+|.?)", re.DOTALL)
+
+
+def _tex_group(tex: str, i: int) -> tuple[str, int]:
+    """The argument starting at ``tex[i]``: a {braced group}, a \\command or one character."""
+    if i >= len(tex):
+        return "", i
+    if tex[i] == "{":
+        depth = 0
+        for j in range(i, len(tex)):
+            depth += {"{": 1, "}": -1}.get(tex[j], 0)
+            if depth == 0:
+                return tex[i + 1 : j], j + 1
+        return tex[i + 1 :], len(tex)
+    if tex[i] == "\\":
+        m = _TEX_COMMAND.match(tex, i)
+        assert m is not None  # the pattern matches any backslash
+        return m.group(0), m.end()
+    return tex[i], i + 1
+
+
+def unicode_name(tex: str, _depth: int = 0) -> str:
+    """A display name written in LaTeX, in Unicode: ``\\phi_{1}`` → φ₁, ``H_1`` → H₁,
+    ``e^c`` → eᶜ, ``\\bar{u}`` → ū, ``\\Delta`` → Δ.  What Unicode cannot raise or lower
+    stays written with ``^``/``_`` (``u_R``); any string gives some text, never an error."""
+    if _depth > 8:  # deeply nested scripts: show them as typed
+        return tex
+    out: list[str] = []
+    i = 0
+    while i < len(tex):
+        c = tex[i]
+        if c == "\\":
+            m = _TEX_COMMAND.match(tex, i)
+            assert m is not None
+            cmd, i = m.group(1), m.end()
+            if cmd in _TEX_ACCENTS or cmd in _TEX_FONTS:
+                arg, i = _tex_group(tex, i)
+                text = unicode_name(arg, _depth + 1)
+                mark = _TEX_ACCENTS.get(cmd, "")
+                out.append("".join(ch + mark for ch in text) if mark else text)
+            else:
+                out.append(_TEX_SYMBOLS.get(cmd, cmd if cmd.isalpha() else ""))
+        elif c in "^_":
+            arg, i = _tex_group(tex, i + 1)
+            text = unicode_name(arg, _depth + 1)
+            table = _SUPERSCRIPT if c == "^" else _SUBSCRIPT
+            if text and all(ch in table for ch in text):
+                out.append("".join(table[ch] for ch in text))
+            else:
+                out.append(c + text)
+        elif c in "{}":
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    if _depth:
+        return "".join(out)
+    return unicodedata.normalize("NFC", "".join(out)) or tex  # ū as one character
+
+
+def _script(labels: Sequence[str], table: dict[str, str]) -> str:
+    """Index labels (letters of :data:`_TEXT_LETTERS` and primes) raised or lowered."""
+    return "".join(table[ch] for label in labels for ch in label)
+
+
+def _power(n: int) -> str:
+    return "" if n == 1 else "".join(_SUPERSCRIPT[d] for d in str(n))
+
+
+def _bilinear_pairing(term: Term) -> dict[int, int] | None:
+    """Each field's partner when every SU(3)/SU(2) index is a δ and each field's indices all
+    contract with one other field: the term is then a product of bilinears (X†Y), written
+    without indices.  None otherwise (an ε, or a field contracted with two others)."""
+    partner: dict[int, int] = {}
+    for atom in term.contractions:
+        if atom.group == "LORENTZ":
+            continue
+        if atom.tensor != "delta" or len(atom.entries) != 2:
+            return None
+        (p, _), (q, _) = atom.entries
+        if p == q or not all(
+            0 <= x < len(term.factors) and isinstance(term.factors[x], FieldFactor) for x in (p, q)
+        ):
+            return None
+        for a, b in ((p, q), (q, p)):
+            if partner.setdefault(a, b) != b:
+                return None
+    return partner
+
+
+def _term_text(term: Term, fields: Sequence[Field], names: Sequence[str]) -> str:
+    """The operator in Unicode; ``names`` are already Unicode."""
+
+    def name(f: FieldFactor) -> str:
+        return names[f.field] + ("†" if f.conjugate else "")
+
+    halves = [f for f in term.factors if isinstance(f, Commutator)]
+    if halves:
+        groups = {f.group for f in halves}
+        if len(halves) == len(term.factors) == 4 and len(groups) == 1:
+            g = groups.pop()
+            sym = GAUGE_FIELDS[g] + ("" if g == "U1" else "ᴬ")
+            head = "−" if term.sign == "-" else ""
+            return f"{head}¼ {sym}_μν {sym}^μν"
+        return " ".join(
+            f"[D({f.group})]_{f.part}"
+            if isinstance(f, Commutator)
+            else name(f)
+            if isinstance(f, FieldFactor)
+            else "?"
+            for f in term.factors
+        )
+    pairing = _bilinear_pairing(term)
+    with_lorentz = any(isinstance(f, Derivative | SigmaBar) for f in term.factors)
+    if pairing is not None and not with_lorentz:
+        body = _bilinear_text(term, fields, pairing, name)
+    else:
+        idx, eps_labels = (
+            ({}, []) if pairing is not None else _index_labels(term, _TEXT_LETTERS, "′")
+        )
+        parts = [
+            "ε" + _script(labels, _SUBSCRIPT if kind == "u" else _SUPERSCRIPT)
+            for labels, kind in eps_labels
+        ]
+        n_derivatives = 0
+        derivative_next = False
+        for k, f in enumerate(term.factors):
+            if isinstance(f, Derivative):
+                derivative_next = True
+            elif isinstance(f, SigmaBar):
+                parts.append("σ̄^μ")
+            elif isinstance(f, FieldFactor):
+                labels = idx.get(k, [])
+                up = _script([x for x, kind in labels if kind == "u"], _SUPERSCRIPT)
+                down = _script([x for x, kind in labels if kind == "d"], _SUBSCRIPT)
+                if derivative_next:
+                    # (D_μφ)†(D^μφ): the second derivative of a term carries the upper index
+                    mu = "^μ" if n_derivatives else "_μ"
+                    n_derivatives += 1
+                    derivative_next = False
+                    if labels:
+                        sym = f"(D{mu} {name(f)}{up}{down})"
+                    else:
+                        sym = f"(D{mu} {names[f.field]})" + ("†" if f.conjugate else "")
+                else:
+                    sym = name(f)
+                    if labels and not f.conjugate and sym[-1:] in _SCRIPT_GLYPHS:
+                        sym = f"({sym})"  # S₁ with index i: (S₁)ᵢ, not S₁ᵢ
+                    sym += up + down
+                parts.append(sym)
+        body = " ".join(parts)
+    return ("i " if term.imaginary else "") + body
+
+
+def _bilinear_text(
+    term: Term,
+    fields: Sequence[Field],
+    pairing: dict[int, int],
+    name: Callable[[FieldFactor], str],
+) -> str:
+    """A product of bilinears and SU(3)×SU(2) singlets: ``(H†H)²``, ``(H†L) e†``, ``(S†S) S``."""
+    items: list[tuple[str, bool, bool]] = []  # (text, is a bilinear, only scalars)
+    done: set[int] = set()
+    pairing = dict(pairing)
+    # an SU(3)×SU(2) singlet scalar S and its conjugate also form a bilinear: (S†S)
+    lone = [k for k, f in enumerate(term.factors) if k not in pairing]
+    for k in lone:
+        f = term.factors[k]
+        if k in pairing or not isinstance(f, FieldFactor) or not fields[f.field].is_scalar:
+            continue
+        mate = next(
+            (
+                q
+                for q in lone
+                if q not in pairing
+                and q != k
+                and term.factors[q] == FieldFactor(f.field, not f.conjugate)
+            ),
+            None,
+        )
+        if mate is not None:
+            pairing[k], pairing[mate] = mate, k
+    for k, f in enumerate(term.factors):
+        if k in done or not isinstance(f, FieldFactor):
+            continue
+        q = pairing.get(k)
+        if q is None:
+            done.add(k)
+            items.append((name(f), False, fields[f.field].is_scalar))
+            continue
+        g = term.factors[q]
+        assert isinstance(g, FieldFactor)
+        done |= {k, q}
+        first, second = (g, f) if g.conjugate and not f.conjugate else (f, g)
+        scalars = fields[f.field].is_scalar and fields[g.field].is_scalar
+        items.append((name(first) + name(second), True, scalars))
+    if len(items) == 1:
+        return items[0][0]
+    # scalars commute: equal scalar factors are gathered into powers, at their first place
+    shown: list[list] = []
+    for text, bilinear, scalars in items:
+        text = f"({text})" if bilinear else text
+        same = next((s for s in shown if s[0] == text and scalars and s[2]), None)
+        if same is not None:
+            same[1] += 1
+        else:
+            shown.append([text, 1, scalars])
+    return " ".join(text + _power(n) for text, n, _ in shown)
+
+
+_COUPLING_LATEX = {"yukawa": "y", "trilinear": r"\mu", "quartic": r"\lambda", "m2": "m^2", "M": "M"}
+_COUPLING_TEXT = {"yukawa": "y", "trilinear": "μ", "quartic": "λ", "m2": "m", "M": "M"}
+
+
+def _coupling_numbers(terms: Sequence[Term]) -> list[tuple[str, int] | None]:
+    """Per term, its coupling as (symbol key, number): y_k (Yukawa), μ_k (trilinear), λ_k
+    (quartic), m²_k (scalar mass), M_k (fermion mass); None for kinetic terms."""
+    counters: dict[str, int] = {}
+    out: list[tuple[str, int] | None] = []
+    for t in terms:
+        key = ("M" if t.sign == "-" else "m2") if t.kind == "mass" else t.kind
+        if key not in _COUPLING_TEXT:
+            out.append(None)
+            continue
+        counters[key] = counters.get(key, 0) + 1
+        out.append((key, counters[key]))
+    return out
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (combining accents take none)."""
+    return sum(not unicodedata.combining(c) for c in text)
 
 
 @dataclass(frozen=True)
@@ -283,30 +583,35 @@ class Lagrangian:
         mass), M_k (fermion mass); kinetic terms carry none.
         """
         names = self.names
-        counters: dict[str, int] = {}
         lines = []
-        for t in self.terms:
+        for t, c in zip(self.terms, _coupling_numbers(self.terms)):
             body = t.latex(self.fields, names)
-            if t.kind in ("kinetic", "gauge_kinetic"):
-                lines.append(body if body.startswith("-") else "+ " + body)
+            if c is None:
+                lines.append(body if body.startswith("-") else f"{t.sign} {body}")
                 continue
-            sym = _COUPLING[t.kind]
-            if t.kind == "mass":
-                sym = "M" if t.sign == "-" else "m^2"
-            counters[sym] = counters.get(sym, 0) + 1
-            coupling = rf"{sym}_{{{counters[sym]}}}\, " if couplings else ""
-            if sym == "m^2" and couplings:
-                coupling = rf"m^2_{{{counters[sym]}}}\, "
-            hc = r" + \text{h.c.}" if not t.hermitian else ""
-            if hc:
-                lines.append(f"{t.sign} \\left( {coupling}{body}{hc} \\right)")
+            coupling = rf"{_COUPLING_LATEX[c[0]]}_{{{c[1]}}}\, " if couplings else ""
+            if not t.hermitian:
+                lines.append(f"{t.sign} \\left( {coupling}{body} + \\text{{h.c.}} \\right)")
             else:
                 lines.append(f"{t.sign} {coupling}{body}")
         return lines
 
     def latex(self, couplings: bool = True) -> str:
-        """The whole Lagrangian as one LaTeX expression ``\\mathcal{L} = …``."""
+        """The whole Lagrangian as one LaTeX expression ``\\mathcal{L} = …`` on one line."""
         return r"\mathcal{L} = " + " ".join(self.latex_lines(couplings)).removeprefix("+ ")
+
+    def latex_aligned(self, per_line: int = 3, couplings: bool = True) -> str:
+        """The Lagrangian as an amsmath ``aligned`` environment, ``per_line`` terms a line,
+        one source line per output line (for a paper or a notebook's Markdown)."""
+        if per_line < 1:
+            raise ValueError(f"per_line must be at least 1, got {per_line}")
+        lines = self.latex_lines(couplings)
+        if not lines:
+            return r"\mathcal{L} = 0"
+        lines[0] = lines[0].removeprefix("+ ")
+        rows = [" ".join(lines[i : i + per_line]) for i in range(0, len(lines), per_line)]
+        body = " \\\\\n  & ".join(rows)
+        return f"\\begin{{aligned}}\n\\mathcal{{L}} = {{}} & {body}\n\\end{{aligned}}"
 
     def _repr_latex_(self) -> str:
         lines = self.latex_lines()
@@ -317,13 +622,62 @@ class Lagrangian:
         return rf"$$\begin{{aligned}} \mathcal{{L}} = & {body} \end{{aligned}}$$"
 
     def summary(self) -> str:
-        """A plain-text table: one line per term with its kind, h.c. flag and tokens."""
+        """A plain table of the terms' LaTeX source: number, kind, h.c. flag, LaTeX."""
         width = max((len(t.kind) for t in self.terms), default=4)
         rows = [f"{len(self.terms)} terms for {len(self.fields)} fields (O + h.c. marked +hc)"]
         for k, t in enumerate(self.terms):
             hc = "+hc" if not t.hermitian else "   "
             rows.append(f"{k:3d} {t.kind:<{width}} {hc} {t.latex(self.fields, self.names)}")
         return "\n".join(rows)
+
+    def with_names(self, names: Sequence[str]) -> Lagrangian:
+        """The same Lagrangian with display names for its fields, one per field in input
+        order (LaTeX allowed: ``"H_1"``, ``r"\\Delta"``); every format then uses them."""
+        named = check_names(self.fields, names)
+        return Lagrangian(tuple(replace(f, name=n) for f, n in zip(self.fields, named)), self.terms)
+
+    def to_text(self, names: Sequence[str] | None = None) -> str:
+        """The Lagrangian as a Unicode table for a terminal.
+
+        The fields with their quantum numbers, then one row per term: number, kind, coupling
+        (real ℝ for a hermitian operator, complex ℂ for O + h.c.) and the term as it enters
+        ℒ, e.g. ``λ₁ (H†H)²`` or ``y₁ (H†L) e† + h.c.`` (see :meth:`Term.text`).  Field names
+        come from ``names`` (one per field), else the fields' own, else φ₁, φ₂, … for scalars
+        and ψ₁, ψ₂, … for fermions (numbered by input position).
+        """
+        tex = check_names(self.fields, names) if names is not None else self.names
+        shown = [unicode_name(n) for n in tex]
+        kinds = ", ".join(f"{n} {k}" for k in KINDS if (n := len(self.by_kind(k))))
+        n, m = len(self.fields), len(self.terms)
+        out = [f"ℒ of {n} field{'s' * (n != 1)}: {m} term{'s' * (m != 1)} ({kinds})"]
+        wide = max(map(_width, shown), default=0)
+        for n, f in zip(shown, self.fields):
+            out.append(f"  {n}{' ' * (wide - _width(n))}  {f.describe()}")
+        rows = [("#", "kind", "coupling", "term")]
+        for k, (t, c) in enumerate(zip(self.terms, _coupling_numbers(self.terms)), start=1):
+            body = _term_text(t, self.fields, shown)
+            if c is None:
+                coupling = ""
+                term = body if body.startswith("−") or t.sign == "+" else f"−{body}"
+            else:
+                key, number = c
+                sym = _COUPLING_TEXT[key] + _script([str(number)], _SUBSCRIPT)
+                sym += "²" if key == "m2" else ""
+                coupling = f"{sym} ∈ {'ℝ' if t.hermitian else 'ℂ'}"
+                sign = "−" if t.sign == "-" else ""
+                term = f"{sign}{sym} {body}" + ("" if t.hermitian else " + h.c.")
+            rows.append((str(k), t.kind, coupling, term))
+        widths = [max(_width(r[i]) for r in rows) for i in range(3)]
+        out.append("")
+        for r in rows:
+            cells = [r[0].rjust(widths[0])] + [
+                r[i] + " " * (widths[i] - _width(r[i])) for i in (1, 2)
+            ]
+            out.append("  ".join([*cells, r[3]]).rstrip())
+        if any(not t.derivatives and _bilinear_pairing(t) is None for t in self.terms):
+            su3, su2 = (", ".join(_TEXT_LETTERS[g][:3]) for g in ("SU3", "SU2"))
+            out.append(f"(indices: SU(3) {su3}, …; SU(2) {su2}, …; repeated ones are summed)")
+        return "\n".join(out)
 
     def to_json(self) -> dict[str, Any]:
         names = self.names

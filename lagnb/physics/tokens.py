@@ -1,18 +1,42 @@
 """The BART-L token grammar: vocabulary, splitting a Lagrangian string into terms, and
-parsing a term back into a structured :class:`~lagnb.physics.terms.Term`."""
+parsing a term — first into its structure (objects, labels, contractions; no field list
+needed), then into a :class:`~lagnb.physics.terms.Term` over a field list.
+
+A term is written::
+
+    term     := SIGN ["i"] object+ "CONTRACTIONS" (GROUP ID ID+)*
+    object   := field ID | "DERIVATIVE" [SU3] [SU2] [U1] ID | "SIGMA_BAR" ID
+              | ("COMMUTATOR_A" | "COMMUTATOR_B") "DERIVATIVE" GAUGE ID
+    field    := "FIELD" "SPIN" n ["SU3" n] ["SU2" n] ["U1" n] ["HEL" n] ["DAGGER"]
+
+with SIGN ``+``/``-``, GROUP ``LORENTZ``/``SU3``/``SU2``, GAUGE ``SU3``/``SU2``/``U1`` and ID
+one of ``ID0``–``ID9``, fresh within the term.  :func:`parse_structure` is the one reader of
+this grammar; :func:`parse_term` adds what needs the field list, and the token-by-token state
+machine for decoding (:mod:`lagnb.physics.grammar`) uses the constants defined here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from lagnb.errors import TokenError
 from lagnb.physics.contractions import Atom
 from lagnb.physics.fields import Field, parse_field_tokens, split_tokens
-from lagnb.physics.groups import su3_conjugate, su3_slots
-from lagnb.physics.terms import Commutator, Derivative, Factor, FieldFactor, SigmaBar, Term
+from lagnb.physics.groups import GROUPS, su3_conjugate, su3_slots
+from lagnb.physics.terms import (
+    Commutator,
+    Derivative,
+    Factor,
+    FieldFactor,
+    SigmaBar,
+    Term,
+    charged_groups,
+)
 
 SPECIAL_TOKENS = ("[PAD]", "[SOS]", "[EOS]", "[UNK]")
 """Padding, start, end and unknown (ids 0–3 in lagnb's tokenizer)."""
+EOS = "[EOS]"
 
 WORDS = (
     "FIELD",
@@ -36,6 +60,13 @@ IDS = tuple(f"ID{k}" for k in range(10))
 VOCABULARY: tuple[str, ...] = SPECIAL_TOKENS + SYMBOLS + DIGITS + IDS + WORDS
 """Every token of the grammar, specials first (41 entries, like the released model's)."""
 
+SIGNS = ("+", "-")
+"""A term's first token."""
+GAUGE_GROUPS = GROUPS
+"""The gauge groups a ``DERIVATIVE`` lists (in this order) and a commutator names."""
+CONTRACTION_GROUPS = ("LORENTZ", "SU3", "SU2")
+"""The index groups of the ``CONTRACTIONS`` block."""
+COMMUTATORS = ("COMMUTATOR_A", "COMMUTATOR_B")
 TERM_OPENERS = ("FIELD", "DERIVATIVE", "COMMUTATOR_A", "i")
 
 
@@ -50,7 +81,7 @@ def split_terms(text: str) -> list[str]:
     terms: list[list[str]] = []
     for k, tok in enumerate(toks):
         nxt = toks[k + 1] if k + 1 < len(toks) else None
-        if tok in ("+", "-") and nxt in TERM_OPENERS:
+        if tok in SIGNS and nxt in TERM_OPENERS:
             terms.append([tok])
         elif terms:
             terms[-1].append(tok)
@@ -59,101 +90,185 @@ def split_terms(text: str) -> list[str]:
     return [" ".join(t) for t in terms]
 
 
-# -- parsing one term ------------------------------------------------------------------------------
-_GROUP_KEYS = ("LORENTZ", "SU3", "SU2")
+# -- the structure of one term (no field list needed) ----------------------------------------------
+@dataclass(frozen=True)
+class TermStructure:
+    """A term as written: its head, its objects in written order, its contractions with
+    labels resolved to object positions.
+
+    ``objects`` are the objects' tokens without their labels (``"DERIVATIVE SU2 U1"``,
+    ``"FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"``); ``fields`` holds, per object, the field a
+    ``FIELD`` block spells (unconjugated) and whether it carries ``DAGGER``, ``None`` for
+    other objects; ``labels`` are the written ID labels.
+    """
+
+    head: tuple[str, ...]
+    objects: tuple[str, ...]
+    contractions: tuple[tuple[str, tuple[int, ...]], ...]
+    n_tokens: int
+    fields: tuple[tuple[Field, bool] | None, ...] = ()
+    labels: tuple[str, ...] = ()
+
+    @property
+    def sign(self) -> str:
+        return self.head[0]
+
+    @property
+    def imaginary(self) -> bool:
+        return "i" in self.head
+
+    @property
+    def links(self) -> tuple[tuple[int, int], ...]:
+        """(derivative or commutator-A position, the object it acts on / pairs with)."""
+        out = []
+        for k, obj in enumerate(self.objects[:-1]):
+            if obj.startswith(("DERIVATIVE", "COMMUTATOR_A")):
+                out.append((k, k + 1))
+        return tuple(out)
 
 
-def parse_term(fields: Sequence[Field], text: str) -> Term:
-    """Parse one term's tokens into a :class:`Term` whose factors refer to ``fields``.
+def parse_structure(text: str) -> TermStructure:
+    """Read one term's tokens into a :class:`TermStructure` (the grammar, field-independent).
 
-    ID labels may be any of ID0–ID9 in any order (the public data uses random labels); they
-    are renumbered by factor position.  A field is identified by its quantum numbers; fields
-    with identical quantum numbers (flavours) are indistinguishable in the token format and
-    map to the first one.  Index kinds of an adjoint (8) in a δ are read as opposite to its
-    partner's, the first entry upper when both are adjoints.
-
-    Raises :class:`TokenError` naming the token at fault.
+    ID labels may be any of ID0–ID9 in any order (the public data uses random labels).
+    Raises :class:`TokenError` (or :class:`~lagnb.errors.FieldError` for impossible quantum
+    numbers) naming the token, object or contraction at fault.
     """
     toks = [t for t in split_tokens(text) if t not in SPECIAL_TOKENS]
     if not toks:
-        raise TokenError("empty term")
-    if toks[0] not in ("+", "-"):
+        raise TokenError("empty term: a term starts with '+' or '-'")
+    if toks[0] not in SIGNS:
         raise TokenError(f"a term starts with '+' or '-', got {toks[0]!r}")
-    sign, pos = toks[0], 1
-    imaginary = pos < len(toks) and toks[pos] == "i"
-    pos += imaginary
-    factors: list[Factor] = []
+    head, pos = [toks[0]], 1
+    if pos < len(toks) and toks[pos] == "i":
+        head.append("i")
+        pos += 1
+    objects: list[str] = []
+    fields: list[tuple[Field, bool] | None] = []
     labels: dict[str, int] = {}
-    pending_derivative: list[int] = []
-
-    def expect_id(p: int) -> int:
-        if p >= len(toks) or toks[p] not in IDS:
-            got = toks[p] if p < len(toks) else "end of term"
-            raise TokenError(f"object {len(factors) + 1}: expected an ID label, got {got!r}")
-        if toks[p] in labels:
-            raise TokenError(f"label {toks[p]} is used by two objects")
-        labels[toks[p]] = len(factors)
-        return p + 1
-
     while pos < len(toks) and toks[pos] != "CONTRACTIONS":
-        tok = toks[pos]
+        start, tok, where = pos, toks[pos], f"object {len(objects) + 1}"
+        field = None
         if tok == "FIELD":
-            f, conj, pos = parse_field_tokens(toks, pos, len(factors), allow_dagger=True)
-            try:
-                idx = list(fields).index(f)
-            except ValueError:
-                raise TokenError(
-                    f"object {len(factors) + 1}: {f.describe()} is not in the field list"
-                ) from None
-            for k in pending_derivative:
-                factors[k] = Derivative(idx)
-            pending_derivative = []
-            pos = expect_id(pos)
-            factors.append(FieldFactor(idx, conj))
+            f, conj, pos = parse_field_tokens(toks, pos, len(objects), True, "object")
+            field = (f, conj)
         elif tok == "DERIVATIVE":
             pos += 1
-            while pos < len(toks) and toks[pos] in ("SU3", "SU2", "U1"):
-                pos += 1
-            pos = expect_id(pos)
-            pending_derivative.append(len(factors))
-            factors.append(Derivative(-1))
+            for g in GAUGE_GROUPS:
+                if pos < len(toks) and toks[pos] == g:
+                    pos += 1
         elif tok == "SIGMA_BAR":
-            pos = expect_id(pos + 1)
-            factors.append(SigmaBar())
-        elif tok in ("COMMUTATOR_A", "COMMUTATOR_B"):
+            pos += 1
+        elif tok in COMMUTATORS:
             if toks[pos + 1 : pos + 2] != ["DERIVATIVE"] or pos + 2 >= len(toks):
-                raise TokenError(f"{tok} must be followed by 'DERIVATIVE <group>'")
-            group = toks[pos + 2]
-            if group not in ("SU3", "SU2", "U1"):
-                raise TokenError(f"{tok} DERIVATIVE: unknown gauge group {group!r}")
-            pos = expect_id(pos + 3)
-            factors.append(Commutator(tok[-1], group))
+                raise TokenError(f"{where}: {tok} must be followed by 'DERIVATIVE <group>'")
+            if toks[pos + 2] not in GAUGE_GROUPS:
+                raise TokenError(
+                    f"{where}: {tok} DERIVATIVE: unknown gauge group {toks[pos + 2]!r} "
+                    "(expected SU3, SU2 or U1)"
+                )
+            pos += 3
         else:
             raise TokenError(f"unexpected token {tok!r} at position {pos} (expected an object)")
-    if pending_derivative:
-        raise TokenError("a DERIVATIVE is not followed by the field it acts on")
-    if pos >= len(toks):
-        raise TokenError("missing CONTRACTIONS")
-    if not factors:
-        raise TokenError("a term needs at least one object")
-    pos += 1
-    raw: list[tuple[str, list[int]]] = []
-    while pos < len(toks):
-        group = toks[pos]
-        if group not in _GROUP_KEYS:
-            raise TokenError(f"unexpected token {group!r} in the contraction block")
+        if pos >= len(toks) or toks[pos] not in IDS:
+            got = toks[pos] if pos < len(toks) else "end of term"
+            raise TokenError(f"{where}: expected an ID label, got {got!r}")
+        if toks[pos] in labels:
+            raise TokenError(
+                f"{where}: label {toks[pos]} is used by two objects "
+                f"(also object {labels[toks[pos]] + 1})"
+            )
+        labels[toks[pos]] = len(objects)
+        objects.append(" ".join(toks[start:pos]))
+        fields.append(field)
         pos += 1
-        members: list[int] = []
+    if not objects:
+        got = toks[pos] if pos < len(toks) else "end of term"
+        raise TokenError(f"a term needs at least one object before CONTRACTIONS, got {got!r}")
+    if pos >= len(toks):
+        raise TokenError(f"missing CONTRACTIONS after object {len(objects)}")
+    if objects[-1].startswith("DERIVATIVE"):
+        raise TokenError(f"the last object {objects[-1]!r} acts on nothing")
+    pos += 1
+    contractions: list[tuple[str, tuple[int, ...]]] = []
+    while pos < len(toks):
+        group, start = toks[pos], pos
+        if group not in CONTRACTION_GROUPS:
+            raise TokenError(
+                f"unexpected token {group!r} at position {pos} in the contractions "
+                "(expected LORENTZ, SU3 or SU2)"
+            )
+        pos += 1
+        members = []
         while pos < len(toks) and toks[pos] in IDS:
             if toks[pos] not in labels:
                 raise TokenError(f"contraction {group} names {toks[pos]}, which labels no object")
             members.append(labels[toks[pos]])
             pos += 1
         if len(members) < 2:
-            raise TokenError(f"a {group} contraction joins at least two objects")
-        raw.append((group, members))
-    atoms = tuple(_atom(fields, factors, g, m) for g, m in raw)
-    return Term(_kind(fields, factors), tuple(factors), atoms, True, sign, imaginary)
+            raise TokenError(
+                f"the {group} contraction at position {start} joins {len(members)} object"
+                f"{'' if len(members) == 1 else 's'}; a contraction joins at least two objects"
+            )
+        contractions.append((group, tuple(members)))
+    return TermStructure(
+        tuple(head), tuple(objects), tuple(contractions), len(toks), tuple(fields), tuple(labels)
+    )
+
+
+# -- a term over a field list ----------------------------------------------------------------------
+def parse_term(fields: Sequence[Field], text: str) -> Term:
+    """Parse one term's tokens into a :class:`Term` whose factors refer to ``fields``.
+
+    On top of :func:`parse_structure`: ID labels are renumbered by factor position.  A field
+    is identified by its quantum numbers; fields with identical quantum numbers (flavours)
+    are indistinguishable in the token format and map to the first one.  A ``DERIVATIVE``
+    acts on the field right after it and lists exactly the gauge groups that field is charged
+    under (as the decoding state machine requires).
+    Index kinds of an adjoint (8) in a δ are read as opposite to its partner's, the first
+    entry upper when both are adjoints.
+
+    Raises :class:`TokenError` naming the token or object at fault.
+    """
+    s = parse_structure(text)
+    fields = tuple(fields)
+    index: list[int] = []  # per object, its field's position in ``fields`` (-1: not a field)
+    for k, parsed in enumerate(s.fields):
+        if parsed is None:
+            index.append(-1)
+            continue
+        try:
+            index.append(fields.index(parsed[0]))
+        except ValueError:
+            raise TokenError(
+                f"object {k + 1}: {parsed[0].describe()} is not in the field list"
+            ) from None
+    factors: list[Factor] = []
+    for k, (obj, parsed) in enumerate(zip(s.objects, s.fields)):
+        word = obj.split(" ", 1)[0]
+        if parsed is not None:
+            factors.append(FieldFactor(index[k], parsed[1]))
+        elif word == "DERIVATIVE":
+            # parse_structure leaves no DERIVATIVE last; it acts on the object right after it
+            target = s.fields[k + 1]
+            if target is None:
+                raise TokenError(
+                    f"object {k + 1}: a DERIVATIVE acts on the field right after it, "
+                    f"got {s.objects[k + 1]!r}"
+                )
+            written = " ".join(["DERIVATIVE", *charged_groups(target[0])])
+            if obj != written:
+                raise TokenError(
+                    f"object {k + 1}: {obj!r} acts on object {k + 2}, {target[0].describe()}, "
+                    f"whose covariant derivative is {written!r}"
+                )
+            factors.append(Derivative(index[k + 1]))
+        elif word == "SIGMA_BAR":
+            factors.append(SigmaBar())
+        else:
+            factors.append(Commutator(word[-1], obj.rsplit(" ", 1)[-1]))
+    atoms = tuple(_atom(fields, factors, g, list(m)) for g, m in s.contractions)
+    return Term(_kind(fields, factors), tuple(factors), atoms, True, s.sign, s.imaginary)
 
 
 def _index_kinds(fields: Sequence[Field], factor: Factor, group: str) -> set[str]:
