@@ -459,7 +459,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             print(res.summary("split"))
             print(res.summary(["split", "n_fields"]))
             if args.benchmarks:
-                cols = ["name", "n_true", "n_pred", "f1", "exact", "paper_score", "validity"]
+                cols = ["name", "n_true", "n_pred", "f1", "f1_no_gauge", "exact"]
+                cols += ["paper_score", "validity"]
                 print(res.rows[res.rows["split"] == "benchmark"][cols].to_string(index=False))
     return 0
 

@@ -160,3 +160,48 @@ def test_a_lone_commutator_half_is_a_wrong_term_not_a_malformed_one():
     assert parse_structure(lone).objects == ("COMMUTATOR_A DERIVATIVE U1",)
     s = score_lagrangian(lone, lagrangian(HIGGS).tokens())
     assert (s.n_pred, s.n_malformed, s.n_correct) == (1, 0, 0)
+
+
+# -- what a constant output cannot fake: per-kind recall, F1 without gauge kinetic terms --------
+
+
+def test_term_kinds_read_from_tokens_agree_with_the_engine_on_every_catalogue_model():
+    from lagnb.physics.catalogue import CATALOGUE
+
+    for model in CATALOGUE.values():
+        lag = lagrangian(model.fields)
+        for term in lag.terms:
+            written = term.tokens(lag.fields)
+            assert parse_structure(written).kind == term.kind, (model.name, written)
+
+
+def test_released_higgs_output_by_kind():
+    # Higgs alone, by hand: one quartic (H†H)², one kinetic, SU(2) and U(1) gauge kinetic
+    # terms, one mass.  The released output finds all of them and adds a vanishing quartic.
+    s = score_lagrangian(" ".join(RELEASED_HIGGS), lagrangian([Field.scalar(su2=2, y=1)]).tokens())
+    assert dict((k, (f, n)) for k, f, n in s.by_kind) == {
+        "quartic": (1, 1),
+        "kinetic": (1, 1),
+        "gauge_kinetic": (2, 2),
+        "mass": (1, 1),
+    }
+    # without the two gauge kinetic terms: 3 of 4 predictions right, 3 of 3 true terms found
+    assert s.f1_no_gauge == pytest.approx(2 * (3 / 4) * 1 / (3 / 4 + 1))
+    assert s.recall_of("yukawa") != s.recall_of("yukawa")  # NaN: no true Yukawa
+
+
+def test_a_constant_gauge_kinetic_output_scores_nothing_without_gauge_terms():
+    L = Field.left(su2=2, y=-1)
+    e = Field.right(y=-2)
+    H = Field.scalar(su2=2, y=1)
+    truth = lagrangian([L, e, H])
+    gauge_only = " ".join(t.tokens(truth.fields) for t in truth.by_kind("gauge_kinetic"))
+    s = score_lagrangian(gauge_only, truth.tokens())
+    assert s.f1 > 0.3  # what made a constant output look good
+    assert s.f1_no_gauge == 0.0
+    assert s.recall_of("gauge_kinetic") == 1.0
+    assert s.recall_of("yukawa") == 0.0 and s.recall_of("kinetic") == 0.0
+    perfect = score_lagrangian(truth.tokens(), truth.tokens())
+    assert perfect.f1_no_gauge == 1.0
+    assert all(found == n for _, found, n in perfect.by_kind)
+    assert perfect.as_dict()["by_kind"]["yukawa"] == [2, 2]  # the Yukawa and its h.c.

@@ -227,6 +227,8 @@ class AutocompleteApp:
             "partial",
             "partial_checks",
             "status",
+            "constrained",
+            "show_rejected",
             "missing",
             "lagrangian",
             "export",

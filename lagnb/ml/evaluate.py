@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from lagnb.errors import LagnbError
 from lagnb.ml.generate import generate_batch
-from lagnb.ml.metrics import score_lagrangian
+from lagnb.ml.metrics import TERM_KINDS, score_lagrangian
 from lagnb.ml.model import Bundle
 from lagnb.physics.catalogue import CATALOGUE
 from lagnb.physics.engine import lagrangian_parsed
@@ -34,6 +34,7 @@ from lagnb.physics.tokens import split_terms
 SUMMARY_COLUMNS = [
     "n",
     "f1",
+    "f1_no_gauge",
     "precision",
     "recall",
     "exact",
@@ -43,7 +44,10 @@ SUMMARY_COLUMNS = [
     "validity",
     "malformed_terms",
     "truncated",
+    *(f"recall_{k}" for k in TERM_KINDS if k != "other"),
 ]
+"""Summary columns: ``f1_no_gauge`` leaves gauge kinetic terms out (a constant output earns
+F1 from them alone), ``recall_<kind>`` is the recall of the true terms of one kind."""
 
 
 def check_terms(
@@ -88,8 +92,10 @@ def score_example(
         "target": target,
         "prediction": prediction,
         **s.as_dict(),
+        **{f"recall_{k}": s.recall_of(k) for k in TERM_KINDS if k != "other"},
     }
     row["malformed"] = row.pop("malformed_terms")
+    del row["by_kind"]  # as the recall_<kind> columns
     valid, checked = check_terms(fields, split_terms(prediction))[:2] if check else (0, 0)
     row["valid_terms"], row["checked_terms"] = valid, checked
     row["validity"] = valid / checked if checked else float("nan")

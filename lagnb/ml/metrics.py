@@ -18,6 +18,11 @@ Two families of figures:
   S_object = true terms with an object-multiset match / N_true, length penalty
   = N_extra / N_true.
 
+A constant output earns a fair F1 from the gauge kinetic terms alone (they depend only on which
+groups act), so two more figures say whether the model read its input: ``f1_no_gauge``, the
+term F1 with gauge kinetic terms left out of both sides, and the recall per term kind
+(``by_kind``: kind → (true terms found, true terms)).
+
 Terms are read with :func:`lagnb.physics.tokens.parse_structure`, the package's one reader of
 the term grammar.  A predicted term that does not parse (*malformed*) is counted as a wrong
 prediction and reported, never raised.
@@ -103,26 +108,48 @@ class LagrangianScore:
     paper_object_score: float
     length_penalty: float
     malformed_terms: tuple[str, ...] = ()
+    f1_no_gauge: float = float("nan")
+    by_kind: tuple[tuple[str, int, int], ...] = ()
+    """(kind, true terms of that kind found, true terms of that kind), kinds in
+    :data:`TERM_KINDS` order."""
+
+    def recall_of(self, kind: str) -> float:
+        """Recall of the true terms of one kind (NaN when the true Lagrangian has none)."""
+        for k, found, n in self.by_kind:
+            if k == kind:
+                return found / n
+        return float("nan")
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["malformed_terms"] = list(self.malformed_terms)
+        d["by_kind"] = {k: [found, n] for k, found, n in self.by_kind}
         return d
-
-
-def _keys(terms: Sequence[str], key) -> tuple[Counter, list[str]]:
-    keys: Counter = Counter()
-    bad = []
-    for t in terms:
-        try:
-            keys[key(t)] += 1
-        except LagnbError:
-            bad.append(t)
-    return keys, bad
 
 
 def _overlap(a: Counter, b: Counter) -> int:
     return sum((a & b).values())
+
+
+TERM_KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass", "other")
+"""Term kinds in reporting order (see :func:`lagnb.physics.tokens.kind_of`)."""
+
+
+def _f1(correct: int, n_pred: int, n_true: int) -> float:
+    precision = correct / n_pred if n_pred else (1.0 if n_true == 0 else 0.0)
+    recall = correct / n_true if n_true else 1.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _per_kind(
+    structures: Sequence[TermStructure], true_keys: Counter, pred_keys: Counter
+) -> tuple[tuple[str, int, int], ...]:
+    kinds: dict[str, Counter] = {}
+    for st in structures:
+        kinds.setdefault(st.kind, Counter())[canonical_key(st)] += 1
+    return tuple(
+        (k, _overlap(kinds[k], pred_keys), sum(kinds[k].values())) for k in TERM_KINDS if k in kinds
+    )
 
 
 def score_lagrangian(predicted: str, true: str) -> LagrangianScore:
@@ -136,21 +163,31 @@ def score_lagrangian(predicted: str, true: str) -> LagrangianScore:
             structures.append(parse_structure(t))
         except LagnbError as exc:
             raise TokenError(f"the true Lagrangian has a malformed term {t!r}: {exc}") from None
+    pred_structures: list[TermStructure] = []
+    malformed: list[str] = []
+    for t in pred_terms:
+        try:
+            pred_structures.append(parse_structure(t))
+        except LagnbError:
+            malformed.append(t)
     true_keys = Counter(canonical_key(s) for s in structures)
-    pred_keys, malformed = _keys(pred_terms, canonical_key)
+    pred_keys = Counter(canonical_key(s) for s in pred_structures)
     n_true, n_pred = len(true_terms), len(pred_terms)
     correct = _overlap(true_keys, pred_keys)
     precision = correct / n_pred if n_pred else (1.0 if n_true == 0 else 0.0)
     recall = correct / n_true if n_true else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    f1 = _f1(correct, n_pred, n_true)
     exact = not malformed and true_keys == pred_keys
+    true_ng = Counter(canonical_key(s) for s in structures if s.kind != "gauge_kinetic")
+    pred_ng = Counter(canonical_key(s) for s in pred_structures if s.kind != "gauge_kinetic")
+    f1_no_gauge = _f1(_overlap(true_ng, pred_ng), pred_ng.total() + len(malformed), true_ng.total())
     # the paper's metric
     p_true = Counter(paper_key(s) for s in structures)
-    p_pred, _ = _keys(pred_terms, paper_key)
+    p_pred = Counter(paper_key(s) for s in pred_structures)
     paper_correct = _overlap(p_true, p_pred)
     extra = max(0, n_pred - n_true)
     o_true = Counter(object_key(s) for s in structures)
-    o_pred, _ = _keys(pred_terms, object_key)
+    o_pred = Counter(object_key(s) for s in pred_structures)
     denom = n_true or 1
     return LagrangianScore(
         n_true=n_true,
@@ -167,4 +204,6 @@ def score_lagrangian(predicted: str, true: str) -> LagrangianScore:
         paper_object_score=_overlap(o_true, o_pred) / denom,
         length_penalty=extra / denom,
         malformed_terms=tuple(malformed),
+        f1_no_gauge=f1_no_gauge,
+        by_kind=_per_kind(structures, true_keys, pred_keys),
     )

@@ -118,6 +118,18 @@ class TermStructure:
         return "i" in self.head
 
     @property
+    def kind(self) -> str:
+        """The term kind (:func:`kind_of`): kinetic, gauge_kinetic, mass, yukawa, …"""
+        spelled = [f for f in self.fields if f is not None]
+        n_s = sum(f.is_scalar for f, _ in spelled)
+        return kind_of(
+            any(o.startswith("COMMUTATOR") for o in self.objects),
+            any(o.startswith(("DERIVATIVE", "SIGMA_BAR")) for o in self.objects),
+            n_s,
+            len(spelled) - n_s,
+        )
+
+    @property
     def links(self) -> tuple[tuple[int, int], ...]:
         """(derivative or commutator-A position, the object it acts on / pairs with)."""
         out = []
@@ -304,22 +316,33 @@ def _atom(fields: Sequence[Field], factors: list[Factor], group: str, members: l
     return Atom(group, entries)
 
 
-def _kind(fields: Sequence[Field], factors: list[Factor]) -> str:
-    """The term kind read off its objects."""
-    if any(isinstance(f, Commutator) for f in factors):
+def kind_of(gauge: bool, derivative: bool, n_scalars: int, n_fermions: int) -> str:
+    """The term kind: ``gauge_kinetic`` (a commutator), ``kinetic`` (a derivative or σ̄),
+    else read off the fields: ``mass`` (two), ``trilinear``, ``quartic``, ``yukawa``, or
+    ``other`` for a field content no renormalizable term has."""
+    if gauge:
         return "gauge_kinetic"
-    if any(isinstance(f, Derivative | SigmaBar) for f in factors):
+    if derivative:
         return "kinetic"
-    ff = [f for f in factors if isinstance(f, FieldFactor)]
-    n_s = sum(fields[f.field].is_scalar for f in ff)
-    n_f = len(ff) - n_s
     return {
         (2, 0): "mass",
         (0, 2): "mass",
         (3, 0): "trilinear",
         (4, 0): "quartic",
         (1, 2): "yukawa",
-    }.get((n_s, n_f), "other")
+    }.get((n_scalars, n_fermions), "other")
+
+
+def _kind(fields: Sequence[Field], factors: list[Factor]) -> str:
+    """The term kind read off its objects."""
+    ff = [f for f in factors if isinstance(f, FieldFactor)]
+    n_s = sum(fields[f.field].is_scalar for f in ff)
+    return kind_of(
+        any(isinstance(f, Commutator) for f in factors),
+        any(isinstance(f, Derivative | SigmaBar) for f in factors),
+        n_s,
+        len(ff) - n_s,
+    )
 
 
 def canonical_term(fields: Sequence[Field], text: str) -> str:
