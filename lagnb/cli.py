@@ -389,7 +389,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="terms as JSON with check results")
     p.add_argument("--beams", type=_count, default=1, help="beam width (1 = greedy)")
     p.add_argument("--constrained", action="store_true", help="grammar-constrained decoding")
-    p.add_argument("--prefix", default=None, help="partial Lagrangian forced as the start")
+    p.add_argument(
+        "--prefix", default=None, help="partial Lagrangian (BART-L tokens) forced as the start"
+    )
     p.add_argument("--max-new-tokens", type=_count, default=None)
     p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
     p.set_defaults(run=_run_generate)

@@ -74,6 +74,20 @@ def test_size_is_the_train_option_and_preset_its_old_name(capsys):
     check_resumable({"preset": "tiny"}, TrainConfig(data="d", out="o", size="tiny"))
 
 
+def test_target_format_is_a_train_option(capsys):
+    from lagnb.cli import build_parser
+
+    args = ["train", "--data", "d", "--out", "o"]
+    parser = build_parser("train")
+    assert parser.parse_args(args).target_format == "bart-l"
+    assert parser.parse_args([*args, "--target-format", "compact"]).target_format == "compact"
+    with pytest.raises(LagnbError, match="--target-format: invalid choice: 'short'"):
+        parser.parse_args([*args, "--target-format", "short"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--help"])
+    assert "--target-format {bart-l,compact}" in capsys.readouterr().out
+
+
 def test_tiny_size_and_seed(tok):
     a = build_model("tiny", tok, seed=1)
     b = build_model("tiny", tok, seed=1)
