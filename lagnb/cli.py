@@ -242,7 +242,9 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         help="train (or resume) a BART-L model on a dataset folder",
         description="Train a BART-L model on DATA/<split>/part-*.parquet (columns input, "
         "target). Resumes from OUT/checkpoint if present. The final model is written to OUT "
-        "with train_log.json and loss.png. Multi-GPU: accelerate launch -m lagnb.cli train ...",
+        "with train_log.json and loss.png. --target-format compact trains the model to write "
+        "field objects as references F0…F15 to its input (shorter targets; prefixes and "
+        "outputs stay BART-L). Multi-GPU: accelerate launch -m lagnb.cli train ...",
     )
     p.add_argument("--data", required=True, help="dataset folder (from 'lagnb sample')")
     p.add_argument("--out", required=True, help="output folder for the model and checkpoint")
@@ -263,6 +265,14 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         "lr": _float_at_least(0.0, strict=True),
         "min_lr_ratio": _fraction,
     }
+    from lagnb.ml.targets import TARGET_FORMATS
+
+    choices = {"target_format": TARGET_FORMATS}
+    helps = {
+        "target_format": "what the model learns to write: bart-l (the public spelling) or "
+        "compact (field objects as references F0…F15 to the input, derivatives without their "
+        "groups; converted to and from BART-L at the edges)",
+    }
     for f in dc_fields(TrainConfig):
         if f.name in skip:
             continue
@@ -272,7 +282,8 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
             "--" + f.name.replace("_", "-"),
             type=special.get(f.name, typ.get(base, str)),
             default=f.default,
-            help=f"(default: {f.default})",
+            choices=choices.get(f.name),
+            help=" ".join(filter(None, (helps.get(f.name), f"(default: {f.default})"))),
         )
     p.add_argument(
         "--no-keep-checkpoint",
@@ -378,7 +389,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="terms as JSON with check results")
     p.add_argument("--beams", type=_count, default=1, help="beam width (1 = greedy)")
     p.add_argument("--constrained", action="store_true", help="grammar-constrained decoding")
-    p.add_argument("--prefix", default=None, help="partial Lagrangian forced as the start")
+    p.add_argument(
+        "--prefix", default=None, help="partial Lagrangian (BART-L tokens) forced as the start"
+    )
     p.add_argument("--max-new-tokens", type=_count, default=None)
     p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
     p.set_defaults(run=_run_generate)

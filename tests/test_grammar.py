@@ -280,3 +280,50 @@ def test_per_input_masks_and_stops_each_inputs_rows_with_its_own_grammar():
     )
     stop = PerInputStop([TermLimit(p, max_terms=1) for p in procs])
     assert stop(done, None).tolist() == [True, True, False, False]
+
+
+# -- the compact spelling of a model trained on compact targets -----------------------------------
+@pytest.mark.parametrize("fields", FIELD_LISTS, ids=lambda fs: str(len(fs)))
+def test_compact_spelling_accepts_converted_engine_lagrangians_token_by_token(fields):
+    from lagnb.ml.targets import to_model
+
+    g = Grammar(fields, spelling="compact")
+    assert g.spelling == "compact" and not {"FIELD", "SPIN", "HEL"} & g.vocabulary
+    toks = [*to_model(fields, lagrangian(fields).tokens(), "compact").split(), EOS]
+    s = g.initial()
+    for pos, tok in enumerate(toks):
+        assert tok in g.allowed(s), (pos, tok, toks[max(0, pos - 8) : pos + 1])
+        s = g.advance(s, tok)
+    assert s.phase == "end"
+
+
+def test_compact_spelling_rejects_references_beyond_the_input_and_bart_l_spelling():
+    g = Grammar(HIGGS, spelling="compact")
+    assert {f"F{k}" for k in range(16)} & g.vocabulary == {"F0"}
+    s = g.feed(["+"])
+    assert "F0" in g.allowed(s) and "F1" not in g.allowed(s) and "FIELD" not in g.allowed(s)
+    assert g.advance(s, "F1") is None
+    assert g.first_violation("+ F0 ID0 F1 DAGGER ID1") == 3
+    # a derivative has no groups, and must act on a field (of the list) right after its label
+    assert g.first_violation("+ DERIVATIVE SU2 U1 ID0") == 2
+    s = g.feed(["+", "DERIVATIVE", "ID0"])
+    assert g.allowed(s) == {"F0"}
+    assert g.advance(s, "F1") is None and g.advance(s, "SIGMA_BAR") is None
+    # capacities still hold: two scalars have no Lorentz index to contract
+    s = g.feed(["+", "F0", "ID0", "F0", "DAGGER", "ID1", "CONTRACTIONS"])
+    assert "SU2" in g.allowed(s) and "LORENTZ" not in g.allowed(s)
+    with pytest.raises(LagnbError, match="unknown spelling 'short'"):
+        Grammar(HIGGS, spelling="short")
+
+
+def test_compact_processor_needs_the_field_references():
+    """A 41-token tokenizer (the released model's) cannot write the compact spelling."""
+    g = Grammar(HIGGS, spelling="compact")
+    with pytest.raises(LagnbError, match="lacks grammar tokens: F0"):
+        GrammarLogitsProcessor(g, build_tokenizer(VOCABULARY), 1)
+    tok = build_tokenizer()
+    proc = GrammarLogitsProcessor(g, tok, prefix_len=1)
+    row = torch.tensor([[tok.bos_token_id, *tok.convert_tokens_to_ids(["+", "DERIVATIVE"])]])
+    out = proc(row, _scores(1, len(tok)))
+    legal = set(tok.convert_ids_to_tokens(torch.isfinite(out[0]).nonzero().flatten().tolist()))
+    assert legal == {f"ID{k}" for k in range(10)}

@@ -21,6 +21,7 @@ from lagnb.ml.model import (
 )
 from lagnb.ml.tokenizer import build_tokenizer, decode, encode_input
 from lagnb.physics.grammar import Grammar
+from lagnb.physics.tokens import VOCABULARY
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 
@@ -39,7 +40,9 @@ def bundle_dir(tmp_path_factory, tok):
 
 
 def test_large_size_is_the_paper_shape(tok):
-    cfg = bart_config("large", tok)
+    # the paper's vocabulary is BART-L's 41 tokens; lagnb's adds the 16 field references
+    assert bart_config("large", tok).vocab_size == 41 + 16
+    cfg = bart_config("large", build_tokenizer(VOCABULARY))
     assert (cfg.encoder_layers, cfg.decoder_layers, cfg.d_model) == (12, 12, 1024)
     assert (cfg.encoder_attention_heads, cfg.encoder_ffn_dim) == (16, 4096)
     assert cfg.max_position_embeddings == 2048 and cfg.vocab_size == 41
@@ -69,6 +72,20 @@ def test_size_is_the_train_option_and_preset_its_old_name(capsys):
     with pytest.raises(LagnbError, match="size: 'small' -> 'tiny'"):
         check_resumable({"preset": "small"}, TrainConfig(data="d", out="o", size="tiny"))
     check_resumable({"preset": "tiny"}, TrainConfig(data="d", out="o", size="tiny"))
+
+
+def test_target_format_is_a_train_option(capsys):
+    from lagnb.cli import build_parser
+
+    args = ["train", "--data", "d", "--out", "o"]
+    parser = build_parser("train")
+    assert parser.parse_args(args).target_format == "bart-l"
+    assert parser.parse_args([*args, "--target-format", "compact"]).target_format == "compact"
+    with pytest.raises(LagnbError, match="--target-format: invalid choice: 'short'"):
+        parser.parse_args([*args, "--target-format", "short"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--help"])
+    assert "--target-format {bart-l,compact}" in capsys.readouterr().out
 
 
 def test_tiny_size_and_seed(tok):
@@ -196,13 +213,18 @@ def test_generate_with_prefix_and_constraint(bundle_dir):
         generate(b, "[SOS] FIELD SPIN 0 SU7 2 [EOS]")
 
 
-def test_public_bart_l_layout(tmp_path, bundle_dir):
+def test_public_bart_l_layout(tmp_path):
     """A folder like the released checkpoint: pytorch_model.bin, special_tokens_map.json,
-    a vocabulary in another order — loads offline and generates the same tokens."""
+    its 41-token vocabulary in another order — loads offline and generates the same tokens as
+    the same weights in lagnb's order (a 41-token lagnb folder, as saved before the compact
+    format's field references were appended)."""
     from lagnb.ml.tokenizer import build_tokenizer as bt
     from lagnb.physics.tokens import VOCABULARY
 
-    ours = load_bundle(bundle_dir)
+    old = bt(VOCABULARY)
+    save_bundle(tmp_path / "ours", build_model("tiny", old, seed=0, **TINY), old)
+    ours = load_bundle(tmp_path / "ours")
+    assert len(ours.tokenizer) == 41
     order = ["[SOS]", "[EOS]", "[PAD]", "[UNK]", *[t for t in VOCABULARY[4:]][::-1]]
     tok = bt(tuple(order))
     model = build_model("tiny", tok, seed=0, **TINY)

@@ -4,6 +4,7 @@ import pytest
 
 from lagnb.errors import LagnbError, TokenError
 from lagnb.ml.tokenizer import (
+    MODEL_VOCABULARY,
     build_tokenizer,
     decode,
     encode_input,
@@ -11,7 +12,7 @@ from lagnb.ml.tokenizer import (
     load_tokenizer,
 )
 from lagnb.physics.engine import lagrangian
-from lagnb.physics.tokens import VOCABULARY
+from lagnb.physics.tokens import FIELD_REFS, VOCABULARY
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +21,14 @@ def tok():
 
 
 def test_one_id_per_grammar_token(tok):
-    assert len(tok) == len(VOCABULARY) == 41
+    """The 41 BART-L tokens keep the released model's ids; the compact format's field
+    references F0–F15 are appended after them (ids 41–56)."""
+    assert len(VOCABULARY) == 41 and len(FIELD_REFS) == 16
+    assert len(tok) == len(MODEL_VOCABULARY) == 57
     for i, t in enumerate(VOCABULARY):
         assert tok.convert_tokens_to_ids(t) == i
+    for k, t in enumerate(FIELD_REFS):
+        assert t == f"F{k}" and tok.convert_tokens_to_ids(t) == 41 + k
     assert (tok.pad_token, tok.bos_token, tok.eos_token, tok.unk_token) == (
         "[PAD]",
         "[SOS]",

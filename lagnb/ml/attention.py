@@ -29,7 +29,7 @@ from lagnb.figures import new_figure
 from lagnb.physics.engine import as_fields
 from lagnb.physics.fields import Field, default_names, fields_tokens
 from lagnb.physics.terms import Commutator, Derivative, FieldFactor, SigmaBar
-from lagnb.physics.tokens import parse_term
+from lagnb.physics.tokens import parse_term, starts_term
 
 
 class OptionalDependencyError(LagnbError):
@@ -54,9 +54,11 @@ def eager_attention(model: Any):
 class AttentionMaps:
     """Attention weights of one input/output pair, as numpy arrays (layers, heads, rows, cols).
 
-    ``output_tokens`` are the tokens written (the Lagrangian, then ``[EOS]``); row ``t`` of
+    ``output_tokens`` are the tokens written (the Lagrangian in the model's
+    ``target_format``, e.g. ``F0 DAGGER`` for a compact model, then ``[EOS]``); row ``t`` of
     ``cross`` and ``decoder`` is the step that wrote ``output_tokens[t]``.  ``field_spans`` and
-    ``term_spans`` are [start, end) token ranges of each input field and each output term.
+    ``term_spans`` are [start, end) token ranges of each input field and each output term;
+    :attr:`terms` are the output terms in BART-L.
     """
 
     fields: tuple[Field, ...]
@@ -67,6 +69,7 @@ class AttentionMaps:
     cross: np.ndarray
     field_spans: tuple[tuple[int, int], ...]
     term_spans: tuple[tuple[int, int], ...]
+    target_format: str = "bart-l"
 
     @property
     def layers(self) -> int:
@@ -78,7 +81,15 @@ class AttentionMaps:
 
     @property
     def terms(self) -> list[str]:
-        return [" ".join(self.output_tokens[a:b]) for a, b in self.term_spans]
+        """The output terms in BART-L (converted from the model's target format)."""
+        from lagnb.ml.targets import from_model
+
+        return [
+            from_model(
+                self.fields, " ".join(self.output_tokens[a:b]), self.target_format, strict=False
+            )
+            for a, b in self.term_spans
+        ]
 
 
 def _field_spans(tokens: Sequence[str]) -> tuple[tuple[int, int], ...]:
@@ -88,9 +99,9 @@ def _field_spans(tokens: Sequence[str]) -> tuple[tuple[int, int], ...]:
 
 
 def _term_spans(tokens: Sequence[str]) -> tuple[tuple[int, int], ...]:
-    """Term ranges by the split_terms rule (a sign followed by a term opener)."""
-    openers = ("FIELD", "DERIVATIVE", "COMMUTATOR_A", "i")
-    starts = [k for k in range(len(tokens) - 1) if tokens[k] in "+-" and tokens[k + 1] in openers]
+    """Term ranges by the split_terms rule (a sign followed by a term opener, or by a field
+    reference in the compact spelling)."""
+    starts = [k for k in range(len(tokens) - 1) if starts_term(tokens[k], tokens[k + 1])]
     end = next((k for k, t in enumerate(tokens) if t == "[EOS]"), len(tokens))
     return tuple(zip(starts, [*starts[1:], end]))
 
@@ -104,10 +115,13 @@ def attention_maps(
 ) -> AttentionMaps:
     """Attention of ``bundle``'s model for ``fields`` while writing ``output``.
 
-    ``output`` (a Lagrangian token string) defaults to the model's own grammar-constrained
-    greedy output.  The model is switched to eager attention for the pass and back afterwards.
+    ``output`` (a BART-L Lagrangian token string) defaults to the model's own
+    grammar-constrained greedy output; the model is fed it in its own target format
+    (:func:`lagnb.ml.targets.to_model`).  The model is switched to eager attention for the pass
+    and back afterwards.
     """
     from lagnb.ml.generate import generate_terms_parsed
+    from lagnb.ml.targets import to_model
     from lagnb.ml.tokenizer import encode_input, encode_target
 
     fs = as_fields(fields)
@@ -115,8 +129,9 @@ def attention_maps(
     if output is None:
         terms, _, _ = generate_terms_parsed(bundle, fs, (), max_new_tokens=max_new_tokens)
         output = " ".join(terms)
+    fmt = bundle.target_format
     enc = encode_input(tok, fields_tokens(fs))
-    target = encode_target(tok, output, eos=True)
+    target = encode_target(tok, to_model(fs, output, fmt), eos=True)
     start = model.generation_config.decoder_start_token_id
     if start is None:
         start = model.config.decoder_start_token_id
@@ -148,6 +163,7 @@ def attention_maps(
         stack(out.cross_attentions),
         _field_spans(in_toks),
         _term_spans(out_toks),
+        fmt,
     )
 
 

@@ -2,7 +2,9 @@
 ``transformers`` logits processors and stopping criteria — tokens illegal in the current state get
 a score of −∞.  Each field list has its own grammar; in a batch of several field lists,
 :class:`PerInput` and :class:`PerInputStop` hand each input's rows (its beams) to its own
-processor.  :mod:`lagnb.ml.generate` is where they are used.
+processor.  :mod:`lagnb.ml.generate` is where they are used; it builds each grammar in the spelling
+the model writes (``Grammar(…, spelling=bundle.target_format)``: BART-L, or the compact field
+references of :mod:`lagnb.ml.targets`).
 """
 
 from __future__ import annotations

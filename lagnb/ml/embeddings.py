@@ -22,7 +22,7 @@ import torch
 from lagnb.errors import LagnbError
 from lagnb.figures import new_figure
 from lagnb.physics.fields import Field, fields_tokens
-from lagnb.physics.tokens import SPECIAL_TOKENS
+from lagnb.physics.tokens import FIELD_REFS, SPECIAL_TOKENS
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ TOKEN_CLASSES = {
     "label": tuple(f"ID{k}" for k in range(10)),
     "symbol": ("i", "+", "-", "/"),
     "group": ("SU3", "SU2", "U1", "LORENTZ"),
+    "field reference": FIELD_REFS,
 }
 
 
@@ -84,9 +85,14 @@ def token_embeddings(bundle: Any) -> tuple[list[str], np.ndarray]:
 def token_embedding_pca(
     bundle: Any, k: int = 2, *, specials: bool = False
 ) -> tuple[list[str], Projection]:
-    """PCA of the learned token embeddings (special tokens left out unless ``specials``)."""
+    """PCA of the learned token embeddings (special tokens left out unless ``specials``; the
+    compact format's field references ``F0``–``F15`` left out unless the model writes them,
+    :attr:`~lagnb.ml.model.Bundle.target_format` ``"compact"``)."""
     names, weight = token_embeddings(bundle)
-    keep = [i for i, n in enumerate(names) if specials or n not in SPECIAL_TOKENS]
+    unused = set() if bundle.target_format == "compact" else set(FIELD_REFS)
+    keep = [
+        i for i, n in enumerate(names) if (specials or n not in SPECIAL_TOKENS) and n not in unused
+    ]
     return [names[i] for i in keep], pca(weight[keep], k)
 
 

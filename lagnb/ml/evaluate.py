@@ -312,14 +312,18 @@ def input_sensitivity(bundle: Bundle, examples: Sequence[dict[str, Any]]) -> dic
     ``input`` and ``target``) with the right field lists, and with each example given the
     next example's field list.  A model that ignores its encoder — a failure mode of small,
     briefly trained models, whose decoder can copy field blocks from its own prefix — shows
-    no gap.
+    no gap.  Targets are BART-L and scored in the model's target format
+    (:attr:`~lagnb.ml.model.Bundle.target_format`), as in training.
     """
     from lagnb.ml.tokenizer import encode_input, encode_target
-    from lagnb.ml.train import collate, paired_losses
+    from lagnb.ml.train import collate, model_target, paired_losses
 
-    tok = bundle.tokenizer
+    tok, fmt = bundle.tokenizer, bundle.target_format
     rows = [
-        {"input_ids": encode_input(tok, e["input"]), "labels": encode_target(tok, e["target"])}
+        {
+            "input_ids": encode_input(tok, e["input"]),
+            "labels": encode_target(tok, model_target(e["input"], e["target"], fmt)),
+        }
         for e in examples
     ]
     batch = {k: v.to(bundle.device) for k, v in collate(rows, tok.pad_token_id).items()}

@@ -13,13 +13,20 @@ Lagrangian), optionally constrained by the token grammar — and the rest are vi
 With ``constrained=True`` the field-aware grammar of :mod:`lagnb.physics.grammar` masks every
 token that would not parse (:mod:`lagnb.ml.decoding`), so the output is always a well-formed
 Lagrangian — which says nothing about its physics: see :mod:`lagnb.physics.check`.
+
+Prefixes and outputs are BART-L whatever the model's target format
+(:attr:`~lagnb.ml.model.Bundle.target_format`): a prefix is converted to the model's spelling
+before decoding (:func:`lagnb.ml.targets.to_model`; a compact model's string prefix must end
+after a complete object, a sign, ``i`` or inside the contractions), the grammar is built in that
+spelling, and what the model writes is converted back (:func:`lagnb.ml.targets.from_model`,
+leniently: a reference to a field the input lacks stays as written, so its term is malformed).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from transformers import LogitsProcessorList, StoppingCriteriaList
@@ -27,16 +34,17 @@ from transformers import LogitsProcessorList, StoppingCriteriaList
 from lagnb.errors import LagnbError
 from lagnb.ml.decoding import GrammarLogitsProcessor, PerInput, PerInputStop, TermLimit
 from lagnb.ml.model import Bundle
+from lagnb.ml.targets import from_model, to_model
 from lagnb.ml.tokenizer import decode, encode_input, encode_target
 from lagnb.physics.engine import as_fields
 from lagnb.physics.fields import Field, fields_tokens
-from lagnb.physics.grammar import Grammar, GrammarState
+from lagnb.physics.grammar import ANY_FIELD, Grammar, GrammarState
 from lagnb.physics.tokens import split_terms
 
 Prefix = str | Sequence[str] | None
-"""A forced start of the output: a token string (it may end inside a term; the grammar follows
-it token by token), or a sequence of complete terms (the model continues after the last one:
-the grammar starts at a term boundary)."""
+"""A forced start of the output, in BART-L: a token string (it may end inside a term; the grammar
+follows it token by token), or a sequence of complete terms (the model continues after the last
+one: the grammar starts at a term boundary)."""
 
 
 def input_string(fields_or_input: str | Iterable[Field]) -> str:
@@ -66,12 +74,14 @@ class Continuation:
 
 @dataclass
 class _Row:
-    """One input, encoded: encoder ids, decoder ids (``[SOS]`` + prefix), grammar mask."""
+    """One input, encoded: encoder ids, decoder ids (``[SOS]`` + prefix in the model's target
+    format), the BART-L prefix, grammar mask, field list."""
 
     enc: list[int]
     dec: list[int]
     prefix: str
     processor: GrammarLogitsProcessor | None
+    fields: tuple[Field, ...] = ()
 
 
 def _start_id(bundle: Bundle) -> int:
@@ -118,18 +128,28 @@ def _encode_parsed(bundle: Bundle, fs: tuple[Field, ...]) -> _Input:
 
 
 def _row(bundle: Bundle, parsed: _Input, prefix: Prefix, constrained: bool, min_terms: int) -> _Row:
-    tok = bundle.tokenizer
+    tok, fmt = bundle.tokenizer, bundle.target_format
     enc, fs = parsed
     prefix_text = prefix if isinstance(prefix, str) or not prefix else " ".join(prefix)
-    prefix_ids = encode_target(tok, prefix_text, eos=False) if prefix_text else []
-    dec = [_start_id(bundle), *prefix_ids]
+    bart_ids = encode_target(tok, prefix_text, eos=False) if prefix_text else []
+    shown = decode(tok, bart_ids)  # the BART-L prefix, normalised
+    model_ids = bart_ids
+    if fmt != "bart-l" and shown:
+        model_ids = encode_target(tok, to_model(fs, shown, fmt), eos=False)
+    dec = [_start_id(bundle), *model_ids]
     processor = None
     if constrained:
+        complete = not isinstance(prefix, str)
         grammar = Grammar.from_parsed(fs)
-        tokens = tok.convert_ids_to_tokens(prefix_ids)
-        start = _grammar_start(grammar, tokens, complete_terms=not isinstance(prefix, str))
+        start = _grammar_start(grammar, tok.convert_ids_to_tokens(bart_ids), complete)
+        if fmt != "bart-l":  # checked in BART-L above (errors name the user's tokens)
+            pending = start.pending
+            grammar = Grammar.from_parsed(fs, spelling=fmt)
+            start = _grammar_start(grammar, tok.convert_ids_to_tokens(model_ids), complete)
+            if start.pending == ANY_FIELD:  # a derivative ends the prefix: keep its groups
+                start = replace(start, pending=pending)
         processor = GrammarLogitsProcessor(grammar, tok, len(dec), start, min_terms)
-    return _Row(enc, dec, decode(tok, prefix_ids), processor)
+    return _Row(enc, dec, shown, processor, fs)
 
 
 def _budget(bundle: Bundle, n_enc: int, n_dec: int, max_new_tokens: int | None) -> int:
@@ -203,7 +223,8 @@ def _decode_batch(
             tracker = r.processor.tracker
             end = n_dec + written.index(tok.eos_token_id)
             finished = tracker.state(ids_out[:end]).terms <= tracker.start.terms + max_terms
-        result.append(Continuation(r.prefix, decode(tok, written), finished))
+        text = from_model(r.fields, decode(tok, written), bundle.target_format, strict=False)
+        result.append(Continuation(r.prefix, text, finished))
     return result
 
 

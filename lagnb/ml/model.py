@@ -11,8 +11,13 @@ Sizes (encoder layers + decoder layers, d_model, heads, FFN width, positions):
 
 * ``tiny``  — 2+2, 64, 4, 256, 1024 (0.37M parameters): CI, CPU, minutes;
 * ``small`` — 3+3, 128, 4, 512, 1024 (1.7M): the shipped CPU-trained model;
-* ``base``  — 6+6, 768, 12, 3072, 2048 (102M; BART-base's shape, 41-token vocabulary): demos;
+* ``base``  — 6+6, 768, 12, 3072, 2048 (102M; BART-base's shape, 57-token vocabulary): demos;
 * ``large`` — 12+12, 1024, 16, 4096, 2048 (357M): the paper's shape (BART-large).
+
+A model's *target format* (:mod:`lagnb.ml.targets`: ``"bart-l"`` or ``"compact"``) is recorded
+in its ``config.json`` as ``lagnb_target_format`` (absent: ``"bart-l"``, as in the public
+checkpoint and every model trained before the compact format existed) and read back as
+:attr:`Bundle.target_format`; generation converts to and from it, so callers always see BART-L.
 
 transformers 5 notes: generation settings live on ``model.generation_config`` (values put in
 ``BartConfig`` are dropped), and the default sdpa attention returns no attention weights — pass
@@ -38,8 +43,10 @@ from transformers import (
 )
 
 from lagnb.errors import LagnbError
+from lagnb.ml.targets import TARGET_FORMATS, check_format
 from lagnb.ml.tokenizer import json_fault, load_tokenizer, one_line
 from lagnb.paths import resolve_path
+from lagnb.physics.tokens import FIELD_REFS
 
 SIZES: dict[str, dict[str, int]] = {
     "tiny": dict(layers=2, d_model=64, heads=4, ffn=256, positions=1024),
@@ -59,6 +66,19 @@ WEIGHT_FILES = (
 )
 """The weight files ``from_pretrained`` reads, in its order of preference (sharded: the index)."""
 
+TARGET_FORMAT_KEY = "lagnb_target_format"
+"""The ``config.json`` entry that records a model's target format (absent: ``"bart-l"``)."""
+
+
+def target_format_of(config: BartConfig) -> str:
+    """The target format a model config records (``"bart-l"`` when it records none)."""
+    return str(getattr(config, TARGET_FORMAT_KEY, None) or "bart-l")
+
+
+def set_target_format(model: BartForConditionalGeneration, target_format: str) -> None:
+    """Record ``target_format`` in the model's config (saved in its ``config.json``)."""
+    setattr(model.config, TARGET_FORMAT_KEY, check_format(target_format))
+
 
 @dataclass
 class Bundle:
@@ -71,6 +91,12 @@ class Bundle:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+    @property
+    def target_format(self) -> str:
+        """The spelling the model writes (:data:`lagnb.ml.targets.TARGET_FORMATS`), recorded
+        in its config; lagnb converts its prefixes and outputs, callers see BART-L."""
+        return target_format_of(self.model.config)
 
     @property
     def max_positions(self) -> int:
@@ -281,7 +307,9 @@ def load_bundle(
         device: where the model goes (default: CPU).
 
     Raises :class:`LagnbError` for a missing folder, and for a damaged or missing
-    ``config.json``, weights file or tokenizer file, naming the file and the fix.
+    ``config.json``, weights file or tokenizer file (or an unknown target format, or a
+    compact-format model whose tokenizer lacks the field references), naming the file and the
+    fix.
     """
     p = model_dir(path)
     if not (p / "config.json").is_file():
@@ -299,6 +327,17 @@ def load_bundle(
         raise LagnbError(
             f"{p / 'tokenizer.json'} has {len(tokenizer)} tokens but the model in {p} has "
             f"{model.config.vocab_size} (a tokenizer from another model?); {fix}"
+        )
+    fmt = target_format_of(model.config)
+    if fmt not in TARGET_FORMATS:
+        raise LagnbError(
+            f"{p / 'config.json'} records the unknown target format {fmt!r} (expected one of "
+            f"{', '.join(TARGET_FORMATS)}); {fix}"
+        )
+    if fmt == "compact" and FIELD_REFS[-1] not in tokenizer.get_vocab():
+        raise LagnbError(
+            f"{p / 'tokenizer.json'} lacks the field references F0–F15 of the compact target "
+            f"format that {p / 'config.json'} records; {fix}"
         )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.convert_ids_to_tokens(model.config.pad_token_id)

@@ -1,7 +1,11 @@
 """The word-level tokenizer of the BART-L grammar: one id per grammar token, no subword merges.
 
-The vocabulary is :data:`lagnb.physics.tokens.VOCABULARY` (specials ``[PAD] [SOS] [EOS]
-[UNK]`` first, ids 0–3), split on whitespace.  It is a ``transformers``
+The vocabulary is :data:`MODEL_VOCABULARY`: the 41 BART-L tokens of
+:data:`lagnb.physics.tokens.VOCABULARY` (specials ``[PAD] [SOS] [EOS] [UNK]`` first, ids 0–3)
+in the ids of the released model, then the field references ``F0``–``F15`` of the compact
+target format (ids 41–56, :mod:`lagnb.ml.targets`); text is split on whitespace.  Appending
+keeps every earlier id: a model folder saved with the 41-token vocabulary loads and runs with
+its own ``tokenizer.json``.  It is a ``transformers``
 :class:`PreTrainedTokenizerFast`, so it saves and reloads with
 ``save_pretrained``/``from_pretrained`` from a local folder, offline.
 
@@ -22,12 +26,16 @@ from transformers import PreTrainedTokenizerFast
 
 from lagnb.errors import LagnbError, TokenError
 from lagnb.physics.fields import split_tokens
-from lagnb.physics.tokens import SPECIAL_TOKENS, VOCABULARY
+from lagnb.physics.tokens import FIELD_REFS, SPECIAL_TOKENS, VOCABULARY
 
 PAD, SOS, EOS, UNK = SPECIAL_TOKENS
 
+MODEL_VOCABULARY: tuple[str, ...] = VOCABULARY + FIELD_REFS
+"""A new model's vocabulary: the BART-L tokens (ids 0–40), then the compact field references
+``F0``–``F15`` (ids 41–56)."""
 
-def build_tokenizer(vocabulary: tuple[str, ...] = VOCABULARY) -> PreTrainedTokenizerFast:
+
+def build_tokenizer(vocabulary: tuple[str, ...] = MODEL_VOCABULARY) -> PreTrainedTokenizerFast:
     """A fresh word-level tokenizer over ``vocabulary`` (ids in vocabulary order)."""
     vocab = {tok: i for i, tok in enumerate(vocabulary)}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
@@ -98,6 +106,7 @@ def check_known(tokenizer: PreTrainedTokenizerFast, tokens: list[str], what: str
                 f"{what}: unknown token {tok!r} at position {pos} (0-based, after splitting "
                 f"numbers); the vocabulary has {len(vocab)} tokens: FIELD SPIN SU3 SU2 U1 HEL "
                 "…, digits, '/', '-', '+', 'i', ID0–ID9"
+                + (", F0–F15" if FIELD_REFS[0] in vocab else "")
             )
 
 

@@ -12,6 +12,10 @@
   ``train_log.json`` and ``loss.png``.
 * Batches group examples of similar length (less padding): chunks of 50 batches are sorted by
   target length, cut into batches, and the batch order is shuffled.
+* ``target_format`` (:mod:`lagnb.ml.targets`) is the spelling the model learns to write:
+  ``"bart-l"`` (default) or ``"compact"``.  Datasets stay BART-L on disk; each target is
+  converted when it is tokenised (so ``max_target_len`` counts model-format tokens), and the
+  format is recorded in the model's ``config.json`` (``lagnb_target_format``).
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ from lagnb.ml.model import (
     quiet_progress,
     read_model,
     save_bundle,
+    set_target_format,
+    target_format_of,
 )
+from lagnb.ml.targets import check_format, to_model
 from lagnb.ml.tokenizer import (
     build_tokenizer,
     encode_input,
@@ -48,6 +55,7 @@ from lagnb.ml.tokenizer import (
     load_tokenizer,
     one_line,
 )
+from lagnb.physics.fields import parse_fields
 
 IGNORE = -100
 
@@ -78,18 +86,33 @@ class TrainConfig:
     threads: int | None = None
     keep_checkpoint: bool = True
     model_overrides: dict[str, Any] = field(default_factory=dict)
+    target_format: str = "bart-l"
 
 
 # -- data ----------------------------------------------------------------------------------------
-def tokenize_split(ds, tokenizer, max_len: int, max_examples: int | None = None):
-    """Add ``input_ids`` and ``labels`` (target + [EOS]); drop rows longer than ``max_len``."""
+def model_target(input_string: str, target: str, target_format: str) -> str:
+    """A dataset target (BART-L) in the model's ``target_format``, for the field list
+    ``input_string`` (:func:`lagnb.ml.targets.to_model`)."""
+    if target_format == "bart-l":
+        return target
+    return to_model(parse_fields(input_string), target, target_format)
+
+
+def tokenize_split(
+    ds, tokenizer, max_len: int, max_examples: int | None = None, target_format: str = "bart-l"
+):
+    """Add ``input_ids`` and ``labels`` (target in ``target_format`` + [EOS]); drop rows longer
+    than ``max_len`` (model-format tokens)."""
     if max_examples is not None and len(ds) > max_examples:
         ds = ds.select(range(max_examples))
 
     def enc(batch: dict[str, list]) -> dict[str, list]:
         return {
             "input_ids": [encode_input(tokenizer, s) for s in batch["input"]],
-            "labels": [encode_target(tokenizer, s) for s in batch["target"]],
+            "labels": [
+                encode_target(tokenizer, model_target(i, t, target_format))
+                for i, t in zip(batch["input"], batch["target"])
+            ],
         }
 
     import datasets
@@ -230,7 +253,8 @@ def plot_losses(history: list[dict], path: str | Path, title: str = "") -> None:
 @torch.no_grad()
 def paired_losses(model, batch: dict[str, torch.Tensor]) -> tuple[float, float]:
     """Mean token loss of ``batch`` with its own field lists, and with each example given the
-    next example's field list (the encoder inputs rolled by one).
+    next example's field list (the encoder inputs rolled by one); the labels are the model's
+    targets, in its target format.
 
     The pair tells whether the model reads its input at all: a decoder can learn to copy field
     blocks from its own prefix and ignore the encoder, and then both losses agree.
@@ -268,6 +292,7 @@ def evaluate_loss(
 RUN_FIELDS = (
     "data", "size", "steps", "batch_size", "grad_accum", "lr", "min_lr_ratio", "warmup",
     "weight_decay", "clip", "seed", "max_target_len", "max_examples", "model_overrides",
+    "target_format",
 )  # fmt: skip
 """Configuration fields that define the run: a checkpoint resumes only with the same values."""
 
@@ -316,6 +341,7 @@ def train(
     from tqdm import tqdm
 
     check_size(cfg.size)
+    check_format(cfg.target_format)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if cfg.device not in (None, "cpu", "cuda"):
@@ -340,16 +366,25 @@ def train(
         check_resumable(state.get("config", {}), cfg)
         tokenizer = load_tokenizer(ckpt, fix=fix)
         model = read_model(ckpt, fix)
+        if target_format_of(model.config) != cfg.target_format:
+            raise LagnbError(
+                f"{ckpt} holds a model with target format {target_format_of(model.config)!r}, "
+                f"not {cfg.target_format!r}; {fix}"
+            )
     else:
         state = {"step": 0, "history": [], "tokens": 0, "elapsed": 0.0}
         tokenizer = build_tokenizer()
         model = build_model(cfg.size, tokenizer, seed=cfg.seed, **cfg.model_overrides)
+        set_target_format(model, cfg.target_format)
     state["config"] = asdict(cfg)
     positions = model.config.max_position_embeddings
     max_len = min(positions, cfg.max_target_len + 1) if cfg.max_target_len else positions
 
-    train_ds = tokenize_split(load_split(cfg.data, "train"), tokenizer, max_len, cfg.max_examples)
-    valid_ds = tokenize_split(load_split(cfg.data, "valid"), tokenizer, max_len)
+    fmt = cfg.target_format
+    train_ds = tokenize_split(
+        load_split(cfg.data, "train"), tokenizer, max_len, cfg.max_examples, fmt
+    )
+    valid_ds = tokenize_split(load_split(cfg.data, "valid"), tokenizer, max_len, target_format=fmt)
     if len(train_ds) == 0:
         raise LagnbError(f"no training examples of length ≤ {max_len} in {cfg.data}")
     micro = MicroBatches(train_ds, cfg.batch_size, cfg.seed, tokenizer.pad_token_id)

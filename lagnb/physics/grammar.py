@@ -15,6 +15,14 @@ writes it, a ``DERIVATIVE`` carries the gauge groups of the field it acts on (an
 followed by that field), commutators and contractions use only groups under which some field
 is charged, ID labels are fresh within a term and contractions name labels in use.
 
+The same machine reads the *compact* spelling of a model trained on compact targets
+(``spelling="compact"``, see :mod:`lagnb.ml.targets`): a field object is a reference ``F<k>``
+or ``F<k> DAGGER`` to the first input field with that spelling, a covariant derivative is a
+bare ``DERIVATIVE ID`` followed by the field object it acts on; everything else is unchanged::
+
+    field    := F<k> ["DAGGER"]                       (k < MAX_FIELD_REFS)
+    object   := field ID | "DERIVATIVE" ID field ID | …
+
 With ``capacity=True`` (default) contractions also respect how many indices each object has:
 a fermion or a derivative carries one Lorentz index, σ̄^μ three, a commutator half one; an
 object in SU(3) rep (p, q) carries p + q SU(3) indices, an SU(2) n-plet n − 1 SU(2) indices; a
@@ -33,13 +41,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from lagnb.errors import LagnbError
 from lagnb.physics.engine import as_fields
 from lagnb.physics.fields import Field, split_tokens
 from lagnb.physics.groups import su2_slots, su3_slots
 from lagnb.physics.terms import charged_groups
-from lagnb.physics.tokens import COMMUTATORS, EOS, IDS, SIGNS
+from lagnb.physics.tokens import COMMUTATORS, EOS, FIELD_REFS, IDS, MAX_FIELD_REFS, SIGNS
 from lagnb.physics.tokens import CONTRACTION_GROUPS as GROUP_KEYS
 from lagnb.physics.tokens import GAUGE_GROUPS as GAUGE_ORDER
+
+SPELLINGS = ("bart-l", "compact")
+"""How the machine spells field objects and derivatives: BART-L, or the compact model targets."""
+
+ANY_FIELD: tuple[str, ...] = ("*",)
+"""``GrammarState.pending`` after a compact ``DERIVATIVE ID``: any field object may follow
+(in BART-L ``pending`` holds the derivative's gauge groups, which select the fields)."""
 
 MAX_MEMBERS = {"LORENTZ": 2, "SU3": 3, "SU2": 2}
 """Most objects one contraction group joins: a Lorentz pair, an SU(3) ε, an SU(2) ε or δ."""
@@ -85,7 +101,9 @@ class GrammarState:
     """Where the machine is: an immutable value, advanced by :meth:`Grammar.advance`.
 
     ``terms`` counts the terms begun since the start state; ``caps`` maps each label used in
-    the current term to its remaining (LORENTZ, SU3, SU2) index capacity.
+    the current term to its remaining (LORENTZ, SU3, SU2) index capacity; ``pending`` is set
+    after a derivative's label: the gauge groups of the field it must act on next
+    (:data:`ANY_FIELD` in the compact spelling).
     """
 
     phase: str = START
@@ -117,35 +135,49 @@ class Grammar:
     Args:
         fields: the field list (a BART-L input string or :class:`Field` objects).
         capacity: also enforce index capacities in contraction blocks (see module doc).
+        spelling: ``"bart-l"`` (default) or ``"compact"``, the spelling of a model trained on
+            compact targets (see module doc).  A compact grammar needs every distinct field
+            among the first :data:`~lagnb.physics.tokens.MAX_FIELD_REFS` of the list.
 
     Callers inside lagnb that hold a parsed field list use :meth:`from_parsed`.
     """
 
-    def __init__(self, fields: str | Iterable[Field], *, capacity: bool = True) -> None:
-        self._build(as_fields(fields), capacity)
+    def __init__(
+        self, fields: str | Iterable[Field], *, capacity: bool = True, spelling: str = "bart-l"
+    ) -> None:
+        self._build(as_fields(fields), capacity, spelling)
 
     @classmethod
-    def from_parsed(cls, fields: tuple[Field, ...], *, capacity: bool = True) -> Grammar:
+    def from_parsed(
+        cls, fields: tuple[Field, ...], *, capacity: bool = True, spelling: str = "bart-l"
+    ) -> Grammar:
         """The grammar of a field list already parsed by
         :func:`~lagnb.physics.engine.as_fields` (a non-empty tuple of Fields)."""
         grammar = cls.__new__(cls)
-        grammar._build(fields, capacity)
+        grammar._build(fields, capacity, spelling)
         return grammar
 
-    def _build(self, fields: tuple[Field, ...], capacity: bool) -> None:
+    def _build(self, fields: tuple[Field, ...], capacity: bool, spelling: str) -> None:
+        if spelling not in SPELLINGS:
+            raise LagnbError(f"unknown spelling {spelling!r}; choose one of {', '.join(SPELLINGS)}")
         self.fields: tuple[Field, ...] = fields
         self.capacity = capacity
+        self.spelling = spelling
         objects: list[tuple[tuple[str, ...], tuple[int, int, int], tuple[str, ...]]] = []
-        for f in self.fields:
+        for k, f in enumerate(self.fields):
+            if spelling == "compact" and self.fields.index(f) != k:
+                continue  # a flavour: spelled by its first copy, F<first>
             p, q = su3_slots(f.su3)
             caps = (1 if f.is_fermion else 0, p + q, su2_slots(f.su2))
             for conj in (False, True):
-                objects.append((tuple(f.tokens(conj)), caps, tuple(charged_groups(f))))
+                objects.append((self._spell(k, conj), caps, tuple(charged_groups(f))))
         self._tries: dict[tuple[str, ...] | None, _Node] = {
             None: _trie((t, c) for t, c, _ in objects)
         }
         for groups in {g for _, _, g in objects}:
             self._tries[groups] = _trie((t, c) for t, c, g in objects if g == groups)
+        self._tries[ANY_FIELD] = self._tries[None]
+        self._field_starts = frozenset(self._tries[None].children)
         self.derivative_groups: frozenset[tuple[str, ...]] = frozenset(g for _, _, g in objects)
         self.gauge_groups: tuple[str, ...] = tuple(
             g for g in GAUGE_ORDER if any(g in gs for gs in self.derivative_groups)
@@ -169,6 +201,18 @@ class Grammar:
             }
             | {t for toks, _, _ in objects for t in toks}
         )
+
+    def _spell(self, k: int, conjugate: bool) -> tuple[str, ...]:
+        """The tokens of field object ``k`` (conjugated or not) in this grammar's spelling."""
+        if self.spelling == "bart-l":
+            return tuple(self.fields[k].tokens(conjugate))
+        if k >= MAX_FIELD_REFS:
+            raise LagnbError(
+                f"field {k + 1} ({self.fields[k].describe()}) has no compact reference: the "
+                f"compact spelling names at most {MAX_FIELD_REFS} distinct fields "
+                f"(F0–F{MAX_FIELD_REFS - 1})"
+            )
+        return (FIELD_REFS[k], "DAGGER") if conjugate else (FIELD_REFS[k],)
 
     # -- states ------------------------------------------------------------------------------
     def initial(self) -> GrammarState:
@@ -194,7 +238,8 @@ class Grammar:
         if ph == BOUNDARY:
             return frozenset((*SIGNS, EOS))
         if ph in (SIGN, IMAG):
-            out = {"FIELD", "DERIVATIVE"} | ({"COMMUTATOR_A"} if self.gauge_groups else set())
+            out = {*self._field_starts, "DERIVATIVE"}
+            out |= {"COMMUTATOR_A"} if self.gauge_groups else set()
             return frozenset(out | ({"i"} if ph == SIGN else set()))
         if ph == OBJECT:
             if s.pending is not None:
@@ -202,7 +247,7 @@ class Grammar:
             free = len(self._free(s))
             out = {"CONTRACTIONS"}
             if free >= 1:
-                out |= {"FIELD", "SIGMA_BAR"}
+                out |= {*self._field_starts, "SIGMA_BAR"}
                 if self.gauge_groups:
                     out |= set(COMMUTATORS)
             if free >= 2:
@@ -215,6 +260,8 @@ class Grammar:
                 out |= set(self._free(s))
             return frozenset(out)
         if ph == DERIV:
+            if self.spelling == "compact":  # no groups: the field object after the label says
+                return frozenset(self._free(s))
             sel = s.derivative or ()
             n = len(sel)
             out = {g[n] for g in self.derivative_groups if len(g) > n and g[:n] == sel}
@@ -277,9 +324,9 @@ class Grammar:
         if ph in (SIGN, IMAG, OBJECT):
             if tok == "i":
                 return replace(s, phase=IMAG)
-            if tok == "FIELD":
-                root = self._tries[s.pending]
-                return replace(s, phase=FIELD_, node=root.children["FIELD"])
+            root = self._tries[s.pending]
+            if tok in root.children:  # FIELD, or a compact reference F<k>
+                return replace(s, phase=FIELD_, node=root.children[tok])
             if tok == "DERIVATIVE":
                 return replace(s, phase=DERIV, derivative=())
             if tok == "SIGMA_BAR":
@@ -298,7 +345,8 @@ class Grammar:
             if tok in GAUGE_ORDER:
                 return replace(s, derivative=(*(s.derivative or ()), tok))
             nxt = self._label(replace(s, obj_caps=(1, 0, 0)), tok)
-            return replace(nxt, pending=s.derivative, derivative=None)
+            pending = s.derivative if self.spelling == "bart-l" else ANY_FIELD
+            return replace(nxt, pending=pending, derivative=None)
         if ph == COMM:
             return replace(s, phase=COMM_G)
         if ph == COMM_G:

@@ -69,19 +69,49 @@ CONTRACTION_GROUPS = ("LORENTZ", "SU3", "SU2")
 COMMUTATORS = ("COMMUTATOR_A", "COMMUTATOR_B")
 TERM_OPENERS = ("FIELD", "DERIVATIVE", "COMMUTATOR_A", "i")
 
+MAX_FIELD_REFS = 16
+"""How many input fields the compact target spelling can name (``F0``–``F15``).
+
+The BART-L data has at most six fields in distribution and lagnb's out-of-distribution sets
+add two (the catalogue's largest model has seven), so sixteen leaves room; a field list whose
+distinct fields go beyond it cannot be written in the compact spelling."""
+FIELD_REFS: tuple[str, ...] = tuple(f"F{k}" for k in range(MAX_FIELD_REFS))
+"""The compact spelling's field references: ``F<k>`` stands for the input field number ``k``
+(0-based), written as :meth:`~lagnb.physics.fields.Field.tokens` spells it.  Not BART-L: only
+a model trained on compact targets writes them (see :mod:`lagnb.ml.targets`)."""
+
+
+def field_ref_index(tok: str) -> int | None:
+    """The field number of a field reference ``F<k>`` (``k`` any decimal number, also beyond
+    :data:`FIELD_REFS`); ``None`` for any other token."""
+    if len(tok) > 1 and tok[0] == "F" and tok[1:].isascii() and tok[1:].isdigit():
+        return int(tok[1:])
+    return None
+
+
+def starts_term(tok: str, nxt: str | None) -> bool:
+    """True when ``tok`` followed by ``nxt`` begins a term: a sign before a term opener (or
+    before a compact field reference ``F<k>``, so that a reference left in unconverted model
+    output still begins its own term)."""
+    return (
+        tok in SIGNS
+        and nxt is not None
+        and (nxt in TERM_OPENERS or field_ref_index(nxt) is not None)
+    )
+
 
 def split_terms(text: str) -> list[str]:
     """Split a Lagrangian token string into its terms.
 
     A term starts at ``+`` or ``-`` followed by ``FIELD``, ``DERIVATIVE``, ``COMMUTATOR_A``
-    or ``i`` (a ``-`` inside a hypercharge is followed by a digit).  ``[SOS]``/``[EOS]`` and
-    padding are dropped.
+    or ``i`` (a ``-`` inside a hypercharge is followed by a digit), see :func:`starts_term`.
+    ``[SOS]``/``[EOS]`` and padding are dropped.
     """
     toks = [t for t in split_tokens(text) if t not in SPECIAL_TOKENS]
     terms: list[list[str]] = []
     for k, tok in enumerate(toks):
         nxt = toks[k + 1] if k + 1 < len(toks) else None
-        if tok in SIGNS and nxt in TERM_OPENERS:
+        if starts_term(tok, nxt):
             terms.append([tok])
         elif terms:
             terms[-1].append(tok)

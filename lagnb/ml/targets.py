@@ -1,0 +1,279 @@
+"""Model-side target formats: the tokens a model writes, converted to and from BART-L.
+
+Every public interface of lagnb reads and writes BART-L (datasets, prefixes, generated
+Lagrangians, the checker).  A model may be trained on another spelling of the same text, its
+*target format* (:data:`TARGET_FORMATS`, recorded in the model folder, see
+:attr:`lagnb.ml.model.Bundle.target_format`):
+
+* ``"bart-l"`` — the public spelling itself (the conversions are the identity);
+* ``"compact"`` — the same Lagrangian with field objects written as references to the input:
+
+  - a field object ``FIELD SPIN … [DAGGER]`` becomes ``F<k>`` or ``F<k> DAGGER``, where ``k``
+    is the position (0-based) in the input list of the *first* field with that spelling
+    (identical fields — flavours — are indistinguishable in BART-L, so a reference always
+    names the first copy);
+  - a covariant derivative ``DERIVATIVE <groups> IDk`` becomes ``DERIVATIVE IDk``: its groups
+    are those of the field it acts on, which follows it, and are restored from that field;
+  - everything else is unchanged: signs, ``i``, ``SIGMA_BAR``, the commutators (which keep
+    their group, ``COMMUTATOR_A DERIVATIVE SU2 IDa``), the ID labels and the ``CONTRACTIONS``
+    block.
+
+  The references are ``F0``–``F15`` (:data:`~lagnb.physics.tokens.FIELD_REFS`): BART-L data
+  has at most six fields in distribution, lagnb's out-of-distribution sets eight and the
+  catalogue's largest model seven.  A field list whose distinct fields go beyond sixteen
+  cannot be written compactly (a one-line :class:`~lagnb.errors.TokenError`).
+
+The conversion is lossless: ``from_model(fs, to_model(fs, text, "compact"), "compact") == text``
+for every Lagrangian the engine writes (normalised token spacing).  Example, the Higgs doublet
+``[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]`` (the engine's Lagrangian, one term per line; the
+gauge kinetic terms are the same in both spellings and left out)::
+
+    BART-L (149 tokens in all)
+    + FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 1 ID1 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID2
+      FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID3 CONTRACTIONS SU2 ID2 ID0 SU2 ID3 ID1
+    + DERIVATIVE SU2 U1 ID0 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1 DERIVATIVE SU2 U1 ID2
+      FIELD SPIN 0 SU2 2 U1 1 ID3 CONTRACTIONS LORENTZ ID0 ID2 SU2 ID1 ID3
+    + FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1 CONTRACTIONS SU2 ID1 ID0
+
+    compact (93 tokens in all)
+    + F0 ID0 F0 ID1 F0 DAGGER ID2 F0 DAGGER ID3 CONTRACTIONS SU2 ID2 ID0 SU2 ID3 ID1
+    + DERIVATIVE ID0 F0 DAGGER ID1 DERIVATIVE ID2 F0 ID3 CONTRACTIONS LORENTZ ID0 ID2 SU2 ID1 ID3
+    + F0 ID0 F0 DAGGER ID1 CONTRACTIONS SU2 ID1 ID0
+
+A compact model cannot copy a field's quantum numbers from its own prefix: to write ``F0`` or
+``F1`` it has to know which input field is which, so it must read the encoder.
+
+:func:`to_model` reads BART-L (dataset targets, the user's prefixes) and raises a one-line
+:class:`~lagnb.errors.TokenError` for what the compact spelling cannot say (a field that is
+not in the list, a derivative whose groups are not those of the field after it, a text that
+ends inside an object).  :func:`from_model` reads what a model wrote: with ``strict=False``
+(generation) it never raises on bad output but converts what it can and leaves the rest as
+written — a reference to a field the input does not have stays ``F<k>``, so its term does not
+parse and evaluation counts it as a malformed (wrong) term, as it does for malformed BART-L.
+
+This module imports no torch: it is pure token work on top of :mod:`lagnb.physics`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lagnb.errors import LagnbError, TokenError
+from lagnb.physics.fields import Field, parse_field_tokens, split_tokens
+from lagnb.physics.terms import charged_groups
+from lagnb.physics.tokens import (
+    COMMUTATORS,
+    CONTRACTION_GROUPS,
+    FIELD_REFS,
+    GAUGE_GROUPS,
+    IDS,
+    MAX_FIELD_REFS,
+    SIGNS,
+    SPECIAL_TOKENS,
+    field_ref_index,
+    starts_term,
+)
+
+TARGET_FORMATS = ("bart-l", "compact")
+"""The target formats a model can be trained on; ``"bart-l"`` is the default (and the format of
+every model folder that does not record one)."""
+
+COMPACT_WORDS = frozenset(
+    {
+        *SIGNS,
+        "i",
+        *IDS,
+        "DERIVATIVE",
+        "SIGMA_BAR",
+        "DAGGER",
+        "CONTRACTIONS",
+        *COMMUTATORS,
+        *GAUGE_GROUPS,
+        *CONTRACTION_GROUPS,
+        *FIELD_REFS,
+        *SPECIAL_TOKENS,
+    }
+)
+"""Every token of the compact spelling (no ``FIELD``, ``SPIN``, ``HEL``, digits or ``/``)."""
+
+
+def check_format(target_format: str) -> str:
+    """``target_format`` if it is one of :data:`TARGET_FORMATS`, else a one-line
+    :class:`LagnbError` listing them."""
+    if target_format not in TARGET_FORMATS:
+        raise LagnbError(
+            f"unknown target format {target_format!r}; choose one of {', '.join(TARGET_FORMATS)}"
+        )
+    return target_format
+
+
+def _field_ref(fields: tuple[Field, ...], field: Field, where: str) -> str:
+    """The reference ``F<k>`` of ``field``: ``k`` is its first position in ``fields``."""
+    try:
+        k = fields.index(field)
+    except ValueError:
+        raise TokenError(f"{where}: {field.describe()} is not in the field list") from None
+    if k >= MAX_FIELD_REFS:
+        raise TokenError(
+            f"{where}: {field.describe()} is field {k + 1}; the compact spelling names at most "
+            f"{MAX_FIELD_REFS} distinct fields (F0–F{MAX_FIELD_REFS - 1})"
+        )
+    return FIELD_REFS[k]
+
+
+def to_model(fields: Sequence[Field], text: str, target_format: str) -> str:
+    """The model-format tokens of a BART-L Lagrangian, or of a prefix of one (``"bart-l"``:
+    ``text`` unchanged).
+
+    ``text`` may be a whole Lagrangian or a prefix that ends after a complete object (its ID
+    label), after a sign or ``i``, or inside a contraction block; a field block is identified
+    by its quantum numbers, like :func:`~lagnb.physics.tokens.parse_term` does.  Raises a
+    one-line :class:`TokenError` naming the term and token position of what the compact
+    spelling cannot say: a field that is not in ``fields`` (or beyond ``F15``), a
+    ``DERIVATIVE`` whose groups are not those of the field after it or that acts on no field,
+    a field block that does not parse, a text that ends inside an object.
+    """
+    if check_format(target_format) == "bart-l":
+        return text
+    fs = tuple(fields)
+    toks = split_tokens(text)
+    out: list[str] = []
+    term = 0
+    pos = 0
+
+    def where(p: int) -> str:
+        return f"term {max(term, 1)}, position {p}"
+
+    def read_field(p: int) -> tuple[Field, bool, int]:
+        """The field block at ``p`` and the position after it; it must end at an ID label."""
+        try:
+            f, conj, end = parse_field_tokens(toks, p, 0, allow_dagger=True, what="object")
+        except LagnbError as exc:
+            raise type(exc)(f"{where(p)}: {str(exc).removeprefix('object 1: ')}") from None
+        if end >= len(toks):
+            raise TokenError(
+                f"{where(p)}: the text ends inside a field object (no ID label after it); the "
+                "compact spelling can only stop after a complete object"
+            )
+        if toks[end] not in IDS:
+            raise TokenError(f"{where(p)}: expected an ID label after the field, got {toks[end]!r}")
+        return f, conj, end
+
+    while pos < len(toks):
+        tok = toks[pos]
+        if starts_term(tok, toks[pos + 1] if pos + 1 < len(toks) else None):
+            term += 1
+        if tok == "FIELD":
+            f, conj, end = read_field(pos)
+            out += [_field_ref(fs, f, where(pos)), *(["DAGGER"] if conj else [])]
+            pos = end
+            continue
+        if tok in COMMUTATORS:  # COMMUTATOR_X DERIVATIVE G: unchanged
+            n = 3 if toks[pos + 1 : pos + 2] == ["DERIVATIVE"] else 1
+            if pos + n >= len(toks):
+                raise TokenError(
+                    f"{where(pos)}: the text ends inside the {tok} object (no ID label); the "
+                    "compact spelling can only stop after a complete object"
+                )
+            out += toks[pos : pos + n]
+            pos += n
+            continue
+        if tok == "DERIVATIVE":
+            start, pos = pos, pos + 1
+            groups: list[str] = []
+            while pos < len(toks) and toks[pos] in GAUGE_GROUPS:
+                groups.append(toks[pos])
+                pos += 1
+            if pos >= len(toks) or toks[pos] not in IDS:
+                got = repr(toks[pos]) if pos < len(toks) else "the end of the text"
+                raise TokenError(
+                    f"{where(start)}: DERIVATIVE {' '.join(groups)} must be followed by an ID "
+                    f"label, got {got}"
+                )
+            label, pos = toks[pos], pos + 1
+            if pos < len(toks):  # the field it acts on (a prefix may stop before it)
+                if toks[pos] != "FIELD":
+                    raise TokenError(
+                        f"{where(start)}: a DERIVATIVE acts on the field right after it, got "
+                        f"{toks[pos]!r}"
+                    )
+                f, _, _ = read_field(pos)
+                if list(charged_groups(f)) != groups:
+                    written = " ".join(["DERIVATIVE", *charged_groups(f)])
+                    raise TokenError(
+                        f"{where(start)}: {' '.join(['DERIVATIVE', *groups])!r} acts on "
+                        f"{f.describe()}, whose covariant derivative is {written!r}"
+                    )
+            out += ["DERIVATIVE", label]
+            continue
+        out.append(tok)
+        pos += 1
+    return " ".join(out)
+
+
+def from_model(
+    fields: Sequence[Field], text: str, target_format: str, *, strict: bool = True
+) -> str:
+    """The BART-L tokens of what a model wrote in ``target_format`` (``"bart-l"``: ``text``
+    unchanged).
+
+    ``text`` may be any stretch of model output (a whole Lagrangian, a continuation after a
+    prefix, a cut-off one).  ``F<k>`` becomes ``fields[k]``'s tokens (``F<k> DAGGER`` its
+    conjugate's), ``DERIVATIVE IDk F<j>`` gets field ``j``'s gauge groups back.
+
+    With ``strict`` (default) anything that cannot be converted is a one-line
+    :class:`TokenError` naming the token and its position: a reference to a field the input
+    does not have, a ``DAGGER`` after no reference, a ``DERIVATIVE`` whose label is not
+    followed by a reference, a token that is not compact spelling (``FIELD``, digits …).
+    Without it nothing raises: what cannot be converted is left as written, so that its term
+    does not parse (a reference ``F<k>`` is no BART-L token) and counts as malformed.
+    """
+    if check_format(target_format) == "bart-l":
+        return text
+    fs = tuple(fields)
+    toks = split_tokens(text)
+    out: list[str] = []
+
+    def ref(p: int) -> int | None:
+        """The field number of a usable reference at ``p``, else None."""
+        k = field_ref_index(toks[p]) if p < len(toks) else None
+        return k if k is not None and k < min(len(fs), MAX_FIELD_REFS) else None
+
+    def fail(p: int, why: str) -> None:
+        if strict:
+            raise TokenError(f"model output token {toks[p]!r} at position {p}: {why}")
+        out.append(toks[p])
+
+    pos = 0
+    while pos < len(toks):
+        tok = toks[pos]
+        k = field_ref_index(tok)
+        if k is not None:
+            if ref(pos) is None:
+                fail(
+                    pos,
+                    f"refers to field {k + 1}, but the input has {len(fs)} field"
+                    f"{'' if len(fs) == 1 else 's'}"
+                    if k < MAX_FIELD_REFS
+                    else f"is not a field reference (F0–F{MAX_FIELD_REFS - 1})",
+                )
+                pos += 1
+                continue
+            conj = toks[pos + 1 : pos + 2] == ["DAGGER"]
+            out += fs[k].tokens(conj)
+            pos += 2 if conj else 1
+            continue
+        if tok == "DAGGER":
+            fail(pos, "DAGGER must follow a field reference")
+        elif tok == "DERIVATIVE" and (pos == 0 or toks[pos - 1] not in COMMUTATORS):
+            j = ref(pos + 2) if pos + 1 < len(toks) and toks[pos + 1] in IDS else None
+            if j is None:
+                fail(pos, "a DERIVATIVE's ID label must be followed by the field it acts on")
+            else:
+                out += ["DERIVATIVE", *charged_groups(fs[j])]
+        elif tok not in COMPACT_WORDS:
+            fail(pos, "not a token of the compact spelling")
+        else:
+            out.append(tok)
+        pos += 1
+    return " ".join(out)
