@@ -291,6 +291,14 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         action="store_false",
         help="delete OUT/checkpoint after a finished run (keeps only the model)",
     )
+    p.add_argument(
+        "--init-std",
+        type=_float_at_least(0.0, strict=True),
+        default=None,
+        help="standard deviation of the initial weights (default: transformers' 0.02, meant "
+        "for wide models; about d_model^-1/2, e.g. 0.088 for size small, helps a small model "
+        "learn to read its input)",
+    )
     p.add_argument("--stop-after", type=_count, default=None, help="stop (resumable) after N steps")
     p.add_argument("--fresh", action="store_true", help="delete OUT/checkpoint, start over")
     p.add_argument(  # --size was called --preset
@@ -308,6 +316,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from lagnb.ml.train import TrainConfig, train
 
     kw = {f.name: getattr(args, f.name) for f in dc_fields(TrainConfig) if hasattr(args, f.name)}
+    if args.init_std is not None:
+        kw["model_overrides"] = {"init_std": args.init_std}
     state = train(TrainConfig(**kw), stop_after=args.stop_after, fresh=args.fresh)
     last = state["history"][-1] if state["history"] else {}
     done = "finished" if state.get("finished") else "stopped (resume with the same command)"
