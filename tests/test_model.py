@@ -144,16 +144,17 @@ def greedy_by_hand(b, text: str, n: int) -> str:
 
 def test_generate_forms(bundle_dir):
     b = load_bundle(bundle_dir)
-    out = generate(b, HIGGS, max_new_tokens=12)
+    out = generate(b, HIGGS, max_new_tokens=12, constrained=False, certified=False)
     assert out == greedy_by_hand(b, HIGGS, 12)
     assert "[EOS]" not in out and "[SOS]" not in out
     # same input as Field objects, compact numbers, and in a batch
     from lagnb.physics.fields import parse_fields
 
-    assert generate(b, parse_fields(HIGGS), max_new_tokens=12) == out
-    assert generate_batch(b, [HIGGS, "FIELD SPIN 1/2 HEL -1/2"], max_new_tokens=12)[0] == out
+    raw = dict(constrained=False, certified=False)
+    assert generate(b, parse_fields(HIGGS), max_new_tokens=12, **raw) == out
+    assert generate_batch(b, [HIGGS, "FIELD SPIN 1/2 HEL -1/2"], max_new_tokens=12, **raw)[0] == out
     # beam search: transformers' own beam search on the bare model, not greedy's answer
-    beam = generate(b, HIGGS, max_new_tokens=12, num_beams=2)
+    beam = generate(b, HIGGS, max_new_tokens=12, num_beams=2, **raw)
     enc = torch.tensor([encode_input(b.tokenizer, HIGGS)])
     ref = b.model.generate(input_ids=enc, num_beams=2, max_length=13, do_sample=False)
     assert beam == decode(b.tokenizer, ref[0].tolist()) != out
@@ -168,10 +169,9 @@ def test_constrained_batch_is_each_inputs_own_grammar(bundle_dir):
     b = load_bundle(bundle_dir)
     inputs = ["FIELD SPIN 0 SU2 2", "FIELD SPIN 1/2 SU3 3 HEL 1/2", "FIELD SPIN 1/2 U1 2 HEL -1/2"]
     for beams in (1, 2):
-        together = generate_batch(b, inputs, constrained=True, max_new_tokens=40, num_beams=beams)
-        alone = [
-            generate(b, x, constrained=True, max_new_tokens=40, num_beams=beams) for x in inputs
-        ]
+        kw = dict(constrained=True, certified=False, max_new_tokens=40, num_beams=beams)
+        together = generate_batch(b, inputs, **kw)
+        alone = [generate(b, x, **kw) for x in inputs]
         assert together == alone
         for x, out in zip(inputs, together):
             assert [Grammar(y).first_violation(out.split()) is None for y in inputs] == [
@@ -200,9 +200,9 @@ def test_empty_field_list_is_an_error(bundle_dir):
 def test_generate_with_prefix_and_constraint(bundle_dir):
     b = load_bundle(bundle_dir)
     prefix = "+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1"
-    out = generate(b, HIGGS, prefix=prefix, max_new_tokens=10)
+    out = generate(b, HIGGS, prefix=prefix, max_new_tokens=10, constrained=False, certified=False)
     assert out.startswith(prefix)
-    cons = generate(b, HIGGS, max_new_tokens=30, constrained=True)
+    cons = generate(b, HIGGS, max_new_tokens=30, certified=False)
     from lagnb.physics.grammar import Grammar
 
     g = Grammar(HIGGS)
@@ -252,7 +252,10 @@ def test_public_bart_l_layout(tmp_path):
     assert not (pub / "model.safetensors").exists()
     b = load_bundle(pub)
     assert b.tokenizer.convert_tokens_to_ids("[SOS]") == 0
-    assert generate(b, HIGGS, max_new_tokens=15) == generate(ours, HIGGS, max_new_tokens=15)
+    raw = dict(constrained=False, certified=False)
+    assert generate(b, HIGGS, max_new_tokens=15, **raw) == generate(
+        ours, HIGGS, max_new_tokens=15, **raw
+    )
 
 
 def test_prediction_json_schema():
