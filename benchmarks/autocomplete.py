@@ -78,7 +78,7 @@ def run(
             n_tokens = len(full.generated.split()) or 1
             free_s, _ = median_time(
                 lambda f=fields, p=partial, n=n_tokens: generate_terms(
-                    bundle, f, p, max_new_tokens=n, constrained=False
+                    bundle, f, p, max_new_tokens=n, constrained=False, certified=False
                 ),
                 repeat,
             )

@@ -393,18 +393,53 @@ def _run_complete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_decoding_flags(p: argparse.ArgumentParser) -> None:
+    """--unconstrained and --raw (and the old --constrained, now the default)."""
+    p.add_argument(
+        "--unconstrained",
+        action="store_true",
+        help="decode without the token grammar (default: grammar-constrained, every term parses)",
+    )
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="keep every generated term (default: terms the term checker rejects are dropped)",
+    )
+    p.add_argument("--constrained", action="store_true", help=argparse.SUPPRESS)  # the default
+
+
 def _add_generate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("generate", help="write a Lagrangian with a trained model")
+    p = sub.add_parser(
+        "generate",
+        help="write a Lagrangian with a trained model (only terms the checker certifies)",
+        description="Write the Lagrangian of a field list with a trained model.  By default "
+        "decoding is grammar-constrained and every generated term goes to the engine's term "
+        "checker: the terms it rejects are dropped, and their number is reported on stderr "
+        "(--json lists them with the checker's reason).  --unconstrained --raw prints the "
+        "model's raw output.",
+    )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    p.add_argument("--json", action="store_true", help="terms as JSON with check results")
+    p.add_argument(
+        "--json", action="store_true", help="terms as JSON with check results, and dropped terms"
+    )
     p.add_argument("--beams", type=_count, default=1, help="beam width (1 = greedy)")
-    p.add_argument("--constrained", action="store_true", help="grammar-constrained decoding")
+    _add_decoding_flags(p)
     p.add_argument(
         "--prefix", default=None, help="partial Lagrangian (BART-L tokens) forced as the start"
     )
     p.add_argument("--max-new-tokens", type=_count, default=None)
     p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
     p.set_defaults(run=_run_generate)
+
+
+def _dropped_note(command: str, n: int) -> None:
+    """One line on stderr: how many generated terms the checker dropped."""
+    if n:
+        print(
+            f"lagnb {command}: {n} generated term{'' if n == 1 else 's'} failed the checker and "
+            f"{'was' if n == 1 else 'were'} dropped (--raw keeps them)",
+            file=sys.stderr,
+        )
 
 
 def _run_generate(args: argparse.Namespace) -> int:
@@ -415,32 +450,48 @@ def _run_generate(args: argparse.Namespace) -> int:
     from lagnb.ml.model import load_bundle, shipped_model_path
 
     bundle = load_bundle(args.model or shipped_model_path())
-    text = generate(
+    g = generate(
         bundle,
         args.fields,
         prefix=args.prefix,
         num_beams=args.beams,
         max_new_tokens=args.max_new_tokens,
-        constrained=args.constrained,
+        constrained=not args.unconstrained,
+        certified=not args.raw,
+        details=True,
     )
     if args.json:
-        print(json.dumps(prediction_json(args.fields, text), indent=2))
+        out = prediction_json(args.fields, g.text)
+        out["dropped"] = [d.to_json() for d in g.dropped]
+        out["finished"] = g.finished
+        print(json.dumps(out, indent=2))
     else:
-        print(text)
+        print(g.text)
+    _dropped_note("generate", len(g.dropped))
     return 0
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="score a model against the engine (data + benchmarks)")
+    p = sub.add_parser(
+        "evaluate",
+        help="score a model against the engine (data + benchmarks)",
+        description="Generate for held-out field lists and the named benchmarks, and score "
+        "against the engine.  By default decoding is grammar-constrained and the generated "
+        "terms the term checker rejects are dropped before scoring (the columns raw_validity "
+        "and dropped_terms say how many); --unconstrained --raw scores the model's raw output.",
+    )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--data", default=None, help="dataset folder (splits test, ood)")
     p.add_argument("--splits", nargs="+", default=["test", "ood"])
     p.add_argument("--max-examples", type=_count, default=None, help="per split")
     p.add_argument("--no-benchmarks", dest="benchmarks", action="store_false")
     p.add_argument("--beams", type=_count, default=1)
-    p.add_argument("--constrained", action="store_true")
+    _add_decoding_flags(p)
     p.add_argument(
-        "--no-check", dest="check", action="store_false", help="skip the term checker (validity)"
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help="do not score validity (certification still checks terms unless --raw)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--out", default=None, help="also write per-example rows (.parquet/.csv)")
@@ -461,7 +512,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         benchmarks=args.benchmarks,
         max_examples=args.max_examples,
         num_beams=args.beams,
-        constrained=args.constrained,
+        constrained=not args.unconstrained,
+        certified=not args.raw,
         check=args.check,
         progress=not args.json,
     )
@@ -483,7 +535,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             print(res.summary(["split", "n_fields"]))
             if args.benchmarks:
                 cols = ["name", "n_true", "n_pred", "f1", "f1_no_gauge", "exact"]
-                cols += ["paper_score", "validity"]
+                cols += ["paper_score", "validity", "raw_validity", "dropped_terms"]
                 print(res.rows[res.rows["split"] == "benchmark"][cols].to_string(index=False))
     return 0
 

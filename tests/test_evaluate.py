@@ -7,10 +7,13 @@ from model_helpers import TINY, write_dataset
 
 import lagnb.ml.evaluate as ev
 from lagnb.errors import LagnbError
+from lagnb.ml.generate import Continuation, Generated, certify_continuation
 from lagnb.ml.model import build_model, load_bundle, save_bundle
 from lagnb.ml.tokenizer import build_tokenizer
 from lagnb.physics.catalogue import CATALOGUE
-from lagnb.physics.engine import lagrangian
+from lagnb.physics.check import check_term
+from lagnb.physics.engine import as_fields, lagrangian
+from lagnb.physics.tokens import split_terms
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +29,28 @@ def bundle(tmp_path_factory):
     return load_bundle(path)
 
 
+def outputs(inputs, texts, finished, certified):
+    """What generate_batch(details=True) makes of these texts: certified by the checker or
+    raw."""
+    return [
+        certify_continuation(as_fields(x), Continuation("", t, finished))
+        if certified
+        else Generated(t, finished, t)
+        for x, t in zip(inputs, texts)
+    ]
+
+
 def oracle(bundle, inputs, **kw):
     assert kw["details"]
-    return [(lagrangian(x).tokens(), True) for x in inputs]
+    return outputs(inputs, [lagrangian(x).tokens() for x in inputs], True, kw["certified"])
+
+
+GARBAGE = ["SPIN SPIN", "+ FIELD SPIN 0 ID0 CONTRACTIONS + FIELD", ""]
+
+
+def garbage(bundle, inputs, **kw):
+    texts = (GARBAGE + ["+"] * len(inputs))[: len(inputs)]
+    return outputs(inputs, texts, False, kw["certified"])
 
 
 def test_oracle_scores_one_everywhere(bundle, data, monkeypatch):
@@ -39,6 +61,8 @@ def test_oracle_scores_one_everywhere(bundle, data, monkeypatch):
     assert len(rows[rows["split"] == "benchmark"]) == len(CATALOGUE)
     assert rows["exact"].all() and (rows["paper_score"] == 1).all() and (rows["f1"] == 1).all()
     assert (rows["validity"] == 1).all() and not rows["truncated"].any()
+    assert (rows["raw_validity"] == 1).all() and (rows["dropped_terms"] == 0).all()
+    assert (rows["raw_prediction"] == rows["prediction"]).all()
     table = res.summary(["split", "n_fields"])
     assert table.loc[("ood", 3), "n"] == 1 and table["exact"].eq(1).all()
     js = res.to_json()
@@ -47,13 +71,8 @@ def test_oracle_scores_one_everywhere(bundle, data, monkeypatch):
 
 
 def test_garbage_outputs_are_counted(bundle, data, monkeypatch):
-    def garbage(bundle, inputs, **kw):
-        texts = ["SPIN SPIN", "+ FIELD SPIN 0 ID0 CONTRACTIONS + FIELD", ""][: len(inputs)]
-        texts += ["+"] * max(0, len(inputs) - 3)
-        return [(t, False) for t in texts]
-
     monkeypatch.setattr(ev, "generate_batch", garbage)
-    res = ev.evaluate(bundle, data, benchmarks=False, progress=False)
+    res = ev.evaluate(bundle, data, benchmarks=False, progress=False, certified=False)
     rows = res.rows
     assert not rows["exact"].any() and rows["truncated"].all()
     assert rows["n_malformed"].sum() >= 3
@@ -63,6 +82,53 @@ def test_garbage_outputs_are_counted(bundle, data, monkeypatch):
     assert second["n_pred"] == 2 and second["n_malformed"] == 1
     assert math.isnan(rows.iloc[2]["validity"])  # nothing generated, nothing checked
     assert res.to_json()["malformed_examples"]
+    # uncertified: the prediction is the raw output, nothing dropped
+    assert rows["raw_validity"].equals(rows["validity"]) and (rows["dropped_terms"] == 0).all()
+
+
+def test_certified_garbage_is_dropped_and_counted(bundle, data, monkeypatch):
+    """The same garbage, certified: every term fails the checker (a lone field is no
+    invariant, the rest does not parse), so nothing is scored and all of it is dropped."""
+    monkeypatch.setattr(ev, "generate_batch", garbage)
+    res = ev.evaluate(bundle, data, benchmarks=False, progress=False)
+    rows = res.rows
+    assert (rows["prediction"] == "").all() and (rows["n_pred"] == 0).all()
+    assert rows["validity"].isna().all() and (rows["n_malformed"] == 0).all()
+    raw_terms = [len(split_terms(t)) for t in rows["raw_prediction"]]
+    assert list(rows["dropped_terms"]) == raw_terms and raw_terms[:3] == [1, 2, 0]
+    assert (rows["raw_validity"].iloc[[0, 1, 3]] == 0).all()
+    assert math.isnan(rows.iloc[2]["raw_validity"])  # nothing generated
+    summary = res.summary()
+    assert summary.loc["all", "dropped_terms"] == sum(raw_terms)
+    assert summary.loc["all", "raw_validity"] == 0
+    assert {"raw_validity", "dropped_terms"} <= set(ev.SUMMARY_COLUMNS)
+
+
+def test_certified_validity_is_one_or_nan(bundle, data):
+    """Real decoding with the untrained tiny model: whatever is left after certification is
+    valid (validity 1, or NaN when nothing is left); raw validity can be anything, and the
+    dropped terms are exactly the raw terms that are not left."""
+    examples = ev.load_examples(data, ["test", "ood"])
+    rows = ev.evaluate_examples(bundle, examples, progress=False, max_new_tokens=40)
+    assert set(rows["validity"].dropna()) <= {1.0}
+    for r in rows.itertuples():
+        kept = split_terms(r.prediction)
+        assert all(check_term(r.input, t).valid for t in kept)
+        raw = split_terms(r.raw_prediction)
+        assert r.dropped_terms == len(raw) - len(kept)
+        valid_raw = sum(check_term(r.input, t).valid for t in raw)
+        assert r.raw_validity == pytest.approx(valid_raw / len(raw)) if raw else True
+    assert rows["dropped_terms"].sum() > 0  # an untrained model writes invalid terms
+
+
+def test_batched_constrained_decoding_is_one_at_a_time(bundle, data):
+    """Evaluation decodes constrained inputs in batches: the same outputs as one by one."""
+    examples = ev.load_examples(data, ["test", "ood"])
+    kw = dict(progress=False, max_new_tokens=30, certified=False)
+    batched = ev.evaluate_examples(bundle, examples, batch_size=4, **kw)
+    alone = ev.evaluate_examples(bundle, examples, batch_size=1, **kw)
+    assert list(batched["prediction"]) == list(alone["prediction"])
+    assert list(batched["truncated"]) == list(alone["truncated"])
 
 
 def test_real_generation_on_a_tiny_model(bundle, data):

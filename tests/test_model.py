@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 import torch
-from model_helpers import TINY, write_dataset
+from model_helpers import FIELD_LISTS, TINY, write_dataset
 
 from lagnb.errors import FieldError, LagnbError, TokenError
 from lagnb.ml.generate import generate, generate_batch, prediction_json
@@ -20,8 +20,9 @@ from lagnb.ml.model import (
     shipped_model_path,
 )
 from lagnb.ml.tokenizer import build_tokenizer, decode, encode_input
+from lagnb.physics.check import check_term
 from lagnb.physics.grammar import Grammar
-from lagnb.physics.tokens import VOCABULARY
+from lagnb.physics.tokens import VOCABULARY, split_terms
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 
@@ -144,16 +145,17 @@ def greedy_by_hand(b, text: str, n: int) -> str:
 
 def test_generate_forms(bundle_dir):
     b = load_bundle(bundle_dir)
-    out = generate(b, HIGGS, max_new_tokens=12)
+    out = generate(b, HIGGS, max_new_tokens=12, constrained=False, certified=False)
     assert out == greedy_by_hand(b, HIGGS, 12)
     assert "[EOS]" not in out and "[SOS]" not in out
     # same input as Field objects, compact numbers, and in a batch
     from lagnb.physics.fields import parse_fields
 
-    assert generate(b, parse_fields(HIGGS), max_new_tokens=12) == out
-    assert generate_batch(b, [HIGGS, "FIELD SPIN 1/2 HEL -1/2"], max_new_tokens=12)[0] == out
+    raw = dict(constrained=False, certified=False)
+    assert generate(b, parse_fields(HIGGS), max_new_tokens=12, **raw) == out
+    assert generate_batch(b, [HIGGS, "FIELD SPIN 1/2 HEL -1/2"], max_new_tokens=12, **raw)[0] == out
     # beam search: transformers' own beam search on the bare model, not greedy's answer
-    beam = generate(b, HIGGS, max_new_tokens=12, num_beams=2)
+    beam = generate(b, HIGGS, max_new_tokens=12, num_beams=2, **raw)
     enc = torch.tensor([encode_input(b.tokenizer, HIGGS)])
     ref = b.model.generate(input_ids=enc, num_beams=2, max_length=13, do_sample=False)
     assert beam == decode(b.tokenizer, ref[0].tolist()) != out
@@ -168,10 +170,9 @@ def test_constrained_batch_is_each_inputs_own_grammar(bundle_dir):
     b = load_bundle(bundle_dir)
     inputs = ["FIELD SPIN 0 SU2 2", "FIELD SPIN 1/2 SU3 3 HEL 1/2", "FIELD SPIN 1/2 U1 2 HEL -1/2"]
     for beams in (1, 2):
-        together = generate_batch(b, inputs, constrained=True, max_new_tokens=40, num_beams=beams)
-        alone = [
-            generate(b, x, constrained=True, max_new_tokens=40, num_beams=beams) for x in inputs
-        ]
+        kw = dict(constrained=True, certified=False, max_new_tokens=40, num_beams=beams)
+        together = generate_batch(b, inputs, **kw)
+        alone = [generate(b, x, **kw) for x in inputs]
         assert together == alone
         for x, out in zip(inputs, together):
             assert [Grammar(y).first_violation(out.split()) is None for y in inputs] == [
@@ -187,6 +188,50 @@ def test_constrained_batch_is_each_inputs_own_grammar(bundle_dir):
             assert g.feed(c.text.split()[:-1]).terms == 2 and g.feed(c.text.split()).terms == 3
 
 
+def test_certified_by_default(bundle_dir):
+    """An untrained model writes garbage: by default (grammar-constrained, certified) every
+    returned term passes the term checker, the dropped ones come with the checker's reason, and
+    the raw text is what the model wrote; with neither, the raw greedy output is returned."""
+    b = load_bundle(bundle_dir)
+    inputs = [HIGGS, *FIELD_LISTS]
+    raw = dict(constrained=False, certified=False)
+    for kw, raw_kw in ((dict(), dict(certified=False)), (dict(constrained=False), raw)):
+        texts = generate_batch(b, inputs, max_new_tokens=60, **kw)
+        gens = generate_batch(b, inputs, max_new_tokens=60, details=True, **kw)
+        assert texts == [g.text for g in gens]
+        assert [g.raw for g in gens] == generate_batch(b, inputs, max_new_tokens=60, **raw_kw)
+        assert sum(len(g.dropped) for g in gens) > 0  # garbage was dropped
+        for x, g in zip(inputs, gens):
+            kept, written = split_terms(g.text), split_terms(g.raw)
+            assert all(check_term(x, t).valid for t in kept)
+            for d in g.dropped:
+                c = check_term(x, d.tokens)
+                assert not c.valid and d.reason == c.reasons[0] and d.status == c.status
+            # kept and dropped terms are the written terms, in order, nothing else
+            assert len(kept) + len(g.dropped) == len(written) == g.checked
+            assert [t for t in written if check_term(x, t).valid] == kept
+            assert g.raw_validity == pytest.approx(len(kept) / len(written)) if written else True
+    assert generate(b, HIGGS, max_new_tokens=12, **raw) == greedy_by_hand(b, HIGGS, 12)
+    unconstrained = generate(b, HIGGS, max_new_tokens=60, details=True, constrained=False)
+    assert any(d.status == "malformed" for d in unconstrained.dropped)
+    assert unconstrained.text == ""  # the untrained model's unconstrained output: all junk
+
+
+def test_certified_output_keeps_the_prefix(bundle_dir):
+    """The user's forced prefix is never checked or dropped, even ending inside a term (the
+    term it starts is checked whole, and only its generated tokens may go)."""
+    b = load_bundle(bundle_dir)
+    mass = "- FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1"
+    bad = "+ FIELD SPIN 0 SU2 2 U1 1 ID0 CONTRACTIONS"  # hypercharge 1: not invariant
+    for prefix in (mass, bad + " " + mass):
+        g = generate(b, HIGGS, prefix=prefix, max_new_tokens=40, details=True)
+        assert g.text.startswith(prefix) and g.raw.startswith(prefix)
+        new = split_terms(g.text)[len(split_terms(prefix)) :]
+        assert all(check_term(HIGGS, t).valid for t in new)
+        assert bad not in [d.tokens for d in g.dropped]  # the user's own term is not judged
+        assert g.dropped and split_terms(g.raw)[len(split_terms(prefix)) - 1].startswith(mass)
+
+
 def test_empty_field_list_is_an_error(bundle_dir):
     b = load_bundle(bundle_dir)
     with pytest.raises(FieldError, match="the field list is empty"):
@@ -200,9 +245,9 @@ def test_empty_field_list_is_an_error(bundle_dir):
 def test_generate_with_prefix_and_constraint(bundle_dir):
     b = load_bundle(bundle_dir)
     prefix = "+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1"
-    out = generate(b, HIGGS, prefix=prefix, max_new_tokens=10)
+    out = generate(b, HIGGS, prefix=prefix, max_new_tokens=10, constrained=False, certified=False)
     assert out.startswith(prefix)
-    cons = generate(b, HIGGS, max_new_tokens=30, constrained=True)
+    cons = generate(b, HIGGS, max_new_tokens=30, certified=False)
     from lagnb.physics.grammar import Grammar
 
     g = Grammar(HIGGS)
@@ -252,7 +297,10 @@ def test_public_bart_l_layout(tmp_path):
     assert not (pub / "model.safetensors").exists()
     b = load_bundle(pub)
     assert b.tokenizer.convert_tokens_to_ids("[SOS]") == 0
-    assert generate(b, HIGGS, max_new_tokens=15) == generate(ours, HIGGS, max_new_tokens=15)
+    raw = dict(constrained=False, certified=False)
+    assert generate(b, HIGGS, max_new_tokens=15, **raw) == generate(
+        ours, HIGGS, max_new_tokens=15, **raw
+    )
 
 
 def test_prediction_json_schema():
@@ -289,15 +337,42 @@ def test_shipped_model_path_is_in_the_package():
 def test_cli_generate(bundle_dir, capsys):
     from lagnb.cli import main
 
-    assert main(["generate", "--model", str(bundle_dir), "--max-new-tokens", "6", HIGGS]) == 0
-    text = capsys.readouterr().out.strip()
-    assert len(text.split()) <= 6
-    args = ["generate", "--model", str(bundle_dir), "--max-new-tokens", "40", "--constrained"]
-    assert main([*args, "--json", HIGGS]) == 0
+    model = ["generate", "--model", str(bundle_dir)]
+    # --unconstrained --raw: the model's raw output, nothing on stderr
+    assert main([*model, "--unconstrained", "--raw", "--max-new-tokens", "60", HIGGS]) == 0
+    out, err = capsys.readouterr()
+    b = load_bundle(bundle_dir)
+    raw = generate(b, HIGGS, max_new_tokens=60, constrained=False, certified=False)
+    assert out.strip() == raw and "SPIN SPIN" in raw and err == ""  # junk, as written
+    assert main([*model, "--unconstrained", "--max-new-tokens", "60", HIGGS]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == "" and "1 generated term failed the checker and was dropped" in err
+    # the default: certified; the dropped terms are counted on stderr in one line
+    assert main([*model, "--max-new-tokens", "60", HIGGS]) == 0
+    out, err = capsys.readouterr()
+    g = generate(b, HIGGS, max_new_tokens=60, details=True)
+    assert out.strip() == g.text and g.dropped
+    n = len(g.dropped)
+    s = "" if n == 1 else "s"
+    assert err.splitlines() == [
+        f"lagnb generate: {n} generated term{s} failed the checker and "
+        f"{'was' if n == 1 else 'were'} dropped (--raw keeps them)"
+    ]
+    assert main([*model, "--max-new-tokens", "60", "--raw", HIGGS]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == g.raw and err == ""
+    # --json: the certified terms with their checks, the dropped ones with the reasons
+    assert main([*model, "--max-new-tokens", "60", "--json", HIGGS]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["fields"][0]["su2"] == 2
-    assert all("check" in t and "tokens" in t for t in out["terms"])
-    assert main(["generate", "--model", str(bundle_dir), "[SOS] FIELD SPIN 0 SU9 [EOS]"]) == 2
+    assert all(t["check"]["valid"] for t in out["terms"])
+    assert [(d["tokens"], d["reason"]) for d in out["dropped"]] == [
+        (d.tokens, d.reason) for d in g.dropped
+    ]
+    assert all(d["reason"] == d["reasons"][0] for d in out["dropped"])
+    assert main([*model, "--constrained", "--max-new-tokens", "60", HIGGS]) == 0  # old flag
+    assert capsys.readouterr().out.strip() == g.text
+    assert main([*model, "[SOS] FIELD SPIN 0 SU9 [EOS]"]) == 2
     assert "'SU9'" in capsys.readouterr().err
 
 

@@ -374,7 +374,13 @@ def test_compact_model_generates_bart_l(compact):
     from lagnb.ml.generate import generate_batch
 
     lists = (HIGGS, CATALOGUE["sm_leptons_higgs"].fields)
-    texts = generate_batch(compact, [fields_tokens(f) for f in lists], max_new_tokens=120)
+    texts = generate_batch(
+        compact,
+        [fields_tokens(f) for f in lists],
+        max_new_tokens=120,
+        constrained=False,
+        certified=False,
+    )
     for fields, text in zip(lists, texts):
         # every reference to a listed field is converted: only out-of-range ones may remain
         left = {field_ref_index(t) for t in text.split()} - {None}
@@ -383,9 +389,8 @@ def test_compact_model_generates_bart_l(compact):
             c = check_term(fields, term)
             assert c.parses or c.reasons[0].startswith("does not parse: ")
     for fields in lists:
-        [(text, finished)] = generate_batch(
-            compact, [fields], max_new_tokens=150, constrained=True, details=True
-        )
+        [g] = generate_batch(compact, [fields], max_new_tokens=150, certified=False, details=True)
+        text, finished = g.text, g.finished
         assert Grammar(fields).first_violation(text) is None  # BART-L, well formed
         terms = split_terms(text)
         assert all(parse_term(fields, t) for t in (terms if finished else terms[:-1]))
@@ -396,19 +401,21 @@ def test_compact_model_continues_bart_l_prefixes(compact):
 
     kinetic = lagrangian(HIGGS).term_tokens()[1]
     assert kinetic.startswith("+ DERIVATIVE SU2 U1")
-    out = generate(compact, HIGGS, prefix=kinetic, max_new_tokens=20, constrained=True)
+    out = generate(compact, HIGGS, prefix=kinetic, max_new_tokens=20, certified=False)
     assert out.startswith(kinetic + " ")
     # a prefix that ends after a derivative: the grammar offers only fields it acts on
     fields = (Field.scalar(1, 1, 0), Field.scalar(1, 2, 1))
     for prefix, offered in (("+ DERIVATIVE SU2 U1 ID3", {"F1"}), ("+ DERIVATIVE ID3", {"F0"})):
         row = _row(compact, _parse_input(compact, fields), prefix, True, 0)
         assert row.processor.grammar.allowed(row.processor.tracker.start) == offered
-        out = generate(compact, fields, prefix=prefix, max_new_tokens=12, constrained=True)
+        out = generate(compact, fields, prefix=prefix, max_new_tokens=12, certified=False)
         assert out.startswith(prefix + " FIELD") and Grammar(fields).first_violation(out) is None
         f, _, _ = parse_field_tokens(out.split(), len(prefix.split()), 0, allow_dagger=True)
         assert charged_groups(f) == prefix.split()[2:-1]
     with pytest.raises(TokenError, match="ends inside a field object"):
-        generate(compact, HIGGS, prefix="+ FIELD SPIN 0 SU2 2 U1 1", max_new_tokens=5)
+        generate(
+            compact, HIGGS, prefix="+ FIELD SPIN 0 SU2 2 U1 1", max_new_tokens=5, constrained=False
+        )
     with pytest.raises(LagnbError, match="prefix token 1 'CONTRACTIONS'"):
         generate(compact, HIGGS, prefix="+ CONTRACTIONS", constrained=True, max_new_tokens=5)
 
@@ -474,9 +481,7 @@ def test_cli_trains_a_compact_model_and_generates_bart_l(data, tmp_path, capsys)
     rc = main(["train", *common, "--threads", "1", "--target-format", "compact"])
     assert rc == 0 and "finished at step 2" in capsys.readouterr().out
     assert json.loads((out / "config.json").read_text())["lagnb_target_format"] == "compact"
-    rc = main(
-        ["generate", "--model", str(out), "--constrained", "--max-new-tokens", "40", HIGGS_INPUT]
-    )
+    rc = main(["generate", "--model", str(out), "--raw", "--max-new-tokens", "40", HIGGS_INPUT])
     text = capsys.readouterr().out.strip()
     assert rc == 0 and text.startswith(("+", "-")) and Grammar(HIGGS).first_violation(text) is None
 
@@ -496,7 +501,8 @@ def test_bart_l_model_output_is_the_raw_decoding(tmp_path):
         raw = b.model.generate(
             input_ids=torch.tensor([encode_input(tok, HIGGS_INPUT)]), max_length=40
         )[0]
-    assert generate(b, HIGGS_INPUT, max_new_tokens=39) == decode(tok, raw.tolist()[1:])
+    out = generate(b, HIGGS_INPUT, max_new_tokens=39, constrained=False, certified=False)
+    assert out == decode(tok, raw.tolist()[1:])
 
 
 def test_shipped_model_is_bart_l_with_its_41_tokens():
@@ -506,6 +512,10 @@ def test_shipped_model_is_bart_l_with_its_41_tokens():
     b = load_bundle()
     assert b.target_format == "bart-l" and len(b.tokenizer) == 41
     assert b.tokenizer.convert_ids_to_tokens(list(range(41))) == list(VOCABULARY)
-    text = generate(b, HIGGS, constrained=True)
-    assert Grammar(HIGGS).accepts(text)
-    assert set(text.split()) <= set(VOCABULARY)
+    g = generate(b, HIGGS_INPUT, details=True)  # the default: constrained and certified
+    assert Grammar(HIGGS).accepts(g.raw)
+    assert set(g.raw.split()) <= set(VOCABULARY)
+    # the Higgs doublet: only terms the checker certifies, and the shipped model writes some
+    terms = split_terms(g.text)
+    assert terms and all(check_term(HIGGS, t).valid for t in terms)
+    assert g.finished and g.checked == len(terms) + len(g.dropped)

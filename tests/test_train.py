@@ -163,6 +163,11 @@ def test_cli_train_then_evaluate(tmp_path, capsys):
 
     expected = sum(min(2, len(load_split(data, s))) for s in ("test", "ood"))
     assert res["meta"]["examples"] == expected == sum(r["n"] for r in res["by_split"])
+    # certified by default: what is left is valid; the raw validity and the drops are reported
+    assert res["meta"]["constrained"] and res["meta"]["certified"]
+    overall = res["overall"][0]
+    assert {"raw_validity", "dropped_terms"} <= set(overall)
+    assert overall["validity"] in (1, None)  # 1, or NaN (null) when nothing was left
 
 
 def test_bad_device(data, tmp_path):

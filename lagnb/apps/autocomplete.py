@@ -37,7 +37,7 @@ import torch
 from lagnb.errors import LagnbError, TokenError
 from lagnb.ml.generate import generate_terms_parsed
 from lagnb.ml.model import Bundle, load_bundle, model_dir
-from lagnb.physics.check import TermCheck, check_parsed
+from lagnb.physics.check import TermCheck, certify_terms, check_parsed
 from lagnb.physics.engine import as_fields, lagrangian_parsed
 from lagnb.physics.fields import Field, default_names, fields_tokens, split_tokens
 from lagnb.physics.terms import Commutator, Derivative, FieldFactor, SigmaBar, Term
@@ -328,6 +328,8 @@ def judge(
     """Check candidate terms with the term checker and against the terms already present, for
     the parsed field list ``fields``.
 
+    The checker's verdicts come from :func:`~lagnb.physics.check.certify_terms`, the same
+    judgement that certified generation (:func:`lagnb.ml.generate.generate`) drops terms by.
     A valid candidate that repeats a present term or an earlier candidate (same canonical
     tokens, or the same engine term up to a constant) is a ``duplicate``.  The result lists the
     candidates the checker accepts (valid and duplicate) first, in the given order, then those
@@ -347,8 +349,8 @@ def judge(
         present_checks = [check_parsed(fields, t) for t in present]
     for pos, (text, check) in enumerate(zip(present, present_checks, strict=True)):
         remember(pos, text, check)
-    checks = [check_parsed(fields, t) for t in candidates]
-    order = sorted(range(len(candidates)), key=lambda j: not checks[j].valid)  # stable
+    cert = certify_terms(fields, candidates)  # the one keep-or-drop judgement (also generate's)
+    checks, order = cert.checks, cert.order
     out = []
     names = default_names(fields)
     for j in order:
@@ -521,6 +523,7 @@ def complete_parsed(
         constrained=constrained,
         num_beams=num_beams,
         min_terms=min_terms,
+        certified=False,  # judged below with the same checker, duplicates and engine view too
     )
     c = assess(
         fields,

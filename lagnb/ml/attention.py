@@ -116,7 +116,8 @@ def attention_maps(
     """Attention of ``bundle``'s model for ``fields`` while writing ``output``.
 
     ``output`` (a BART-L Lagrangian token string) defaults to the model's own
-    grammar-constrained greedy output; the model is fed it in its own target format
+    grammar-constrained greedy output, every term as written (not certified: the attention is
+    that of what the model wrote); the model is fed it in its own target format
     (:func:`lagnb.ml.targets.to_model`).  The model is switched to eager attention for the pass
     and back afterwards.
     """
@@ -127,7 +128,9 @@ def attention_maps(
     fs = as_fields(fields)
     tok, model = bundle.tokenizer, bundle.model
     if output is None:
-        terms, _, _ = generate_terms_parsed(bundle, fs, (), max_new_tokens=max_new_tokens)
+        terms, _, _ = generate_terms_parsed(
+            bundle, fs, (), max_new_tokens=max_new_tokens, certified=False
+        )
         output = " ".join(terms)
     fmt = bundle.target_format
     enc = encode_input(tok, fields_tokens(fs))

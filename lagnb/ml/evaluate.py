@@ -5,8 +5,18 @@ For every example the model's output is split into terms and scored with
 recall, F1, exact match, and the BART-L paper's score S).  Each well-formed generated term is
 also given to the engine's term checker (:func:`lagnb.physics.check.check_term`): *validity* is the
 fraction of generated terms that are gauge and Lorentz invariant, renormalizable and non-zero,
-whether or not they are in the target.  Results are aggregated by number of fields, by split
-(``test`` in distribution, ``ood`` out of distribution) and by fermion vs scalar-only sets.
+whether or not they are in the target.
+
+By default generation is certified (:func:`lagnb.ml.generate.generate_batch`): decoding is
+grammar-constrained and the generated terms the checker rejects are dropped, so the scores are
+those of the certified output and its ``validity`` is 1 (NaN when no term remains).  Each row
+also has ``raw_validity``, the fraction of the raw generated terms the checker certifies, and
+``dropped_terms``, how many were dropped (``raw_prediction`` holds the raw text).  Greedy
+unconstrained raw decoding is ``constrained=False, certified=False`` (``lagnb evaluate
+--unconstrained --raw``); there ``raw_validity`` equals ``validity``.
+
+Results are aggregated by number of fields, by split (``test`` in distribution, ``ood`` out of
+distribution) and by fermion vs scalar-only sets.
 """
 
 from __future__ import annotations
@@ -42,12 +52,16 @@ SUMMARY_COLUMNS = [
     "paper_object_score",
     "length_penalty",
     "validity",
+    "raw_validity",
+    "dropped_terms",
     "malformed_terms",
     "truncated",
     *(f"recall_{k}" for k in TERM_KINDS if k != "other"),
 ]
 """Summary columns: ``f1_no_gauge`` leaves gauge kinetic terms out (a constant output earns
-F1 from them alone), ``recall_<kind>`` is the recall of the true terms of one kind."""
+F1 from them alone), ``recall_<kind>`` is the recall of the true terms of one kind;
+``validity`` is that of the (certified) output, ``raw_validity`` that of the raw generated
+terms, ``dropped_terms`` and ``malformed_terms`` are totals."""
 
 
 def check_terms(
@@ -134,13 +148,18 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 def summarise(rows: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean of the scores per group (``n`` = examples, ``malformed_terms`` = total)."""
+    """Mean of the scores per group (``n`` = examples; ``malformed_terms`` and
+    ``dropped_terms`` are totals)."""
     df = rows.copy()
     df["malformed_terms"] = df["n_malformed"]
-    if "validity" not in df:
-        df["validity"] = float("nan")
-    agg = {c: "mean" for c in SUMMARY_COLUMNS if c not in ("n", "malformed_terms")}
-    agg["malformed_terms"] = "sum"
+    for col, missing in (("validity", float("nan")), ("raw_validity", float("nan"))):
+        if col not in df:
+            df[col] = missing
+    if "dropped_terms" not in df:
+        df["dropped_terms"] = 0
+    totals = ("malformed_terms", "dropped_terms")
+    agg = {c: "mean" for c in SUMMARY_COLUMNS if c not in ("n", *totals)}
+    agg.update(dict.fromkeys(totals, "sum"))
     if by is None:
         out = df.agg(agg).to_frame().T
         out.insert(0, "n", len(df))
@@ -157,37 +176,45 @@ def evaluate_examples(
     examples: Iterable[dict[str, Any]],
     *,
     num_beams: int = 1,
-    constrained: bool = False,
+    constrained: bool = True,
+    certified: bool = True,
     batch_size: int = 16,
     check: bool = True,
     progress: bool = True,
     max_new_tokens: int | None = None,
 ) -> pd.DataFrame:
     """Generate and score examples (dicts with ``input`` and optionally ``target``, ``split``,
-    ``name``).  Outputs that hit the token limit are marked ``truncated``."""
+    ``name``), ``batch_size`` at a time.  Outputs that hit the token limit are marked
+    ``truncated``.  ``constrained`` and ``certified`` as in
+    :func:`~lagnb.ml.generate.generate_batch`: the scores are those of the certified output;
+    ``raw_validity`` and ``dropped_terms`` say what certification removed."""
     examples = list(examples)
     rows: list[dict[str, Any]] = []
-    step = batch_size if not constrained else 1
     bar = tqdm(total=len(examples), desc="evaluate", disable=not progress, unit="ex")
-    for a in range(0, len(examples), step):
-        chunk = examples[a : a + step]
+    for a in range(0, len(examples), batch_size):
+        chunk = examples[a : a + batch_size]
         t0 = time.perf_counter()
         preds = generate_batch(
             bundle,
             [e["input"] for e in chunk],
             num_beams=num_beams,
             constrained=constrained,
+            certified=certified,
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
             details=True,
         )
         dt = (time.perf_counter() - t0) / len(chunk)
-        for e, (p, finished) in zip(chunk, preds):
-            row = score_example(e["input"], p, e.get("target"), check=check)
+        for e, g in zip(chunk, preds):
+            row = score_example(e["input"], g.text, e.get("target"), check=check)
             row["split"] = e.get("split", "test")
             if "name" in e:
                 row["name"] = e["name"]
-            row["truncated"] = not finished
+            row["raw_prediction"] = g.raw
+            # uncertified, the prediction is the raw output: its validity is the raw validity
+            row["raw_validity"] = g.raw_validity if certified else row["validity"]
+            row["dropped_terms"] = len(g.dropped)
+            row["truncated"] = not g.finished
             row["seconds"] = dt
             rows.append(row)
         bar.update(len(chunk))
@@ -230,12 +257,14 @@ def evaluate(
     benchmarks: bool = True,
     max_examples: int | None = None,
     num_beams: int = 1,
-    constrained: bool = False,
+    constrained: bool = True,
+    certified: bool = True,
     batch_size: int = 16,
     check: bool = True,
     progress: bool = True,
 ) -> EvalResult:
-    """Evaluate a model on dataset splits and/or the named benchmarks."""
+    """Evaluate a model on dataset splits and/or the named benchmarks (by default with
+    certified decoding: see :func:`evaluate_examples`)."""
     examples: list[dict[str, Any]] = []
     if data_dir is not None:
         examples += load_examples(data_dir, splits, max_examples)
@@ -247,6 +276,7 @@ def evaluate(
         examples,
         num_beams=num_beams,
         constrained=constrained,
+        certified=certified,
         batch_size=batch_size,
         check=check,
         progress=progress,
@@ -256,6 +286,7 @@ def evaluate(
         "data": str(data_dir) if data_dir else None,
         "num_beams": num_beams,
         "constrained": constrained,
+        "certified": certified,
         "examples": len(rows),
         "seconds": round(time.perf_counter() - t0, 1),
     }

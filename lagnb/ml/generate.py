@@ -10,9 +10,15 @@ Lagrangian), optionally constrained by the token grammar — and the rest are vi
 * :func:`generate_terms` — the new terms after a partial Lagrangian of complete terms, cut with
   the grammar, at most ``max_terms`` of them (the autocomplete app).
 
-With ``constrained=True`` the field-aware grammar of :mod:`lagnb.physics.grammar` masks every
-token that would not parse (:mod:`lagnb.ml.decoding`), so the output is always a well-formed
-Lagrangian — which says nothing about its physics: see :mod:`lagnb.physics.check`.
+By default the output is *certified*: decoding is constrained (``constrained=True``: the
+field-aware grammar of :mod:`lagnb.physics.grammar` masks every token that would not parse,
+:mod:`lagnb.ml.decoding`), so every term is well formed — which says nothing about its physics —
+and then every generated term goes to the engine's term checker
+(:func:`lagnb.physics.check.certify_terms`): the terms it rejects (not gauge or Lorentz
+invariant, not renormalizable, identically zero, or malformed) are dropped from the returned
+text.  ``details=True`` returns :class:`Generated` records with the dropped terms, the checker's
+reason for each, and the raw text.  ``constrained=False, certified=False`` gives the model's raw
+greedy (or beam) output.  The user's forced prefix is never checked or changed.
 
 Prefixes and outputs are BART-L whatever the model's target format
 (:attr:`~lagnb.ml.model.Bundle.target_format`): a prefix is converted to the model's spelling
@@ -36,8 +42,9 @@ from lagnb.ml.decoding import GrammarLogitsProcessor, PerInput, PerInputStop, Te
 from lagnb.ml.model import Bundle
 from lagnb.ml.targets import from_model, to_model
 from lagnb.ml.tokenizer import decode, encode_input, encode_target
+from lagnb.physics.check import DroppedTerm, certify_terms
 from lagnb.physics.engine import as_fields
-from lagnb.physics.fields import Field, fields_tokens
+from lagnb.physics.fields import Field, fields_tokens, split_tokens
 from lagnb.physics.grammar import ANY_FIELD, Grammar, GrammarState
 from lagnb.physics.tokens import split_terms
 
@@ -70,6 +77,50 @@ class Continuation:
     def full(self) -> str:
         """Prefix and continuation: the whole Lagrangian as written."""
         return " ".join(t for t in (self.prefix, self.text) if t)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One input's output with the checker's verdict (``details=True``).
+
+    ``text`` is the certified Lagrangian (the forced prefix, then the generated terms the
+    checker accepts; the raw text when not certified); ``finished`` is False when decoding was
+    cut before ``[EOS]``; ``raw`` is everything the model wrote after the prefix, with the
+    prefix; ``dropped`` the generated terms the checker rejected, in order, each with its
+    verdict (:attr:`~lagnb.physics.check.DroppedTerm.reason`); ``checked`` how many generated
+    terms the checker judged (0 when not certified).
+    """
+
+    text: str
+    finished: bool
+    raw: str
+    dropped: tuple[DroppedTerm, ...] = ()
+    checked: int = 0
+
+    @property
+    def raw_validity(self) -> float:
+        """The fraction of the generated terms the checker certifies (NaN when none was
+        checked)."""
+        return (self.checked - len(self.dropped)) / self.checked if self.checked else float("nan")
+
+
+def certify_continuation(fs: tuple[Field, ...], c: Continuation) -> Generated:
+    """Check the generated terms of ``c`` (a term straddling the prefix's end counts as
+    generated, checked whole) and drop those the checker rejects; the prefix stays as given.
+    ``fs`` is the parsed field list."""
+    tokens = split_tokens(c.full)
+    n_prefix = len(split_tokens(c.prefix))
+    spans, pos = [], 0
+    for t in split_terms(c.full):  # the same tokens, cut before each term's sign
+        spans.append((t, pos, pos + len(t.split())))
+        pos += len(t.split())
+    own = [(t, a, b) for t, a, b in spans if b > n_prefix]  # terms with generated tokens
+    cert = certify_terms(fs, [t for t, _, _ in own])
+    kept = tokens[:n_prefix]
+    for (_, a, b), check in zip(own, cert.checks):
+        if check.valid:
+            kept += tokens[max(a, n_prefix) : b]
+    return Generated(" ".join(kept), c.finished, c.full, cert.dropped, len(own))
 
 
 @dataclass
@@ -308,22 +359,29 @@ def generate(
     prefix: str | None = None,
     num_beams: int = 1,
     max_new_tokens: int | None = None,
-    constrained: bool = False,
-) -> str:
-    """The model's Lagrangian (token string, no specials) for a field list.
+    constrained: bool = True,
+    certified: bool = True,
+    details: bool = False,
+) -> str | Generated:
+    """The model's Lagrangian (token string, no specials) for a field list: by default only
+    the generated terms the engine's term checker certifies.
 
     Args:
         bundle: a loaded model and tokenizer (:func:`lagnb.ml.model.load_bundle`).
         fields_or_input_string: BART-L input (``"[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"``,
             compact numbers like ``1/2`` allowed) or a sequence of :class:`Field`.
         prefix: a partial Lagrangian (token string) forced as the start of the output; the
-            returned string begins with it.
+            returned string begins with it (it is not checked).
         num_beams: 1 for greedy decoding, more for beam search.
         max_new_tokens: generation budget (default: up to the model's position limit).
-        constrained: mask tokens the field-aware grammar forbids (the output always parses).
+        constrained: mask tokens the field-aware grammar forbids (every term parses).
+        certified: drop the generated terms the term checker rejects (invalid or malformed).
+        details: return a :class:`Generated` record (dropped terms with reasons, raw text)
+            instead of the text.
 
-    Raises :class:`~lagnb.errors.TokenError` for unknown tokens in the input or prefix, and
-    for an empty field list.
+    ``constrained=False, certified=False`` returns the model's raw output.  Raises
+    :class:`~lagnb.errors.TokenError` for unknown tokens in the input or prefix, and for an
+    empty field list.
     """
     return generate_batch(
         bundle,
@@ -332,6 +390,8 @@ def generate(
         num_beams=num_beams,
         max_new_tokens=max_new_tokens,
         constrained=constrained,
+        certified=certified,
+        details=details,
     )[0]
 
 
@@ -342,24 +402,44 @@ def generate_batch(
     prefixes: Sequence[str | None] | None = None,
     num_beams: int = 1,
     max_new_tokens: int | None = None,
-    constrained: bool = False,
+    constrained: bool = True,
+    certified: bool = True,
     batch_size: int = 16,
     details: bool = False,
-) -> list[str] | list[tuple[str, bool]]:
-    """:func:`generate` for several field lists, ``batch_size`` at a time.
+) -> list[str] | list[Generated]:
+    """:func:`generate` for several field lists, ``batch_size`` at a time (constrained or
+    not: each input is masked by its own grammar).
 
-    With ``details`` each item is ``(text, finished)``, ``finished`` False when the output
-    was cut by the token budget before ``[EOS]``."""
-    outs = continuations(
+    With ``details`` each item is a :class:`Generated`: the certified text, ``finished``
+    (False when the output was cut by the token budget before ``[EOS]``), the raw text and the
+    dropped terms with the checker's reasons."""
+    inputs = list(inputs)
+    prefixes = [None] * len(inputs) if prefixes is None else list(prefixes)
+    if len(prefixes) != len(inputs):
+        raise LagnbError(f"{len(prefixes)} prefixes for {len(inputs)} inputs")
+    parsed: list[_Input] = []
+
+    def each() -> Iterable[_Input]:  # parsed one by one, as the rows are built
+        for x in inputs:
+            parsed.append(_parse_input(bundle, x))
+            yield parsed[-1]
+
+    outs = _continuations(
         bundle,
-        inputs,
-        prefixes=prefixes,
+        each(),
+        prefixes,
         num_beams=num_beams,
         max_new_tokens=max_new_tokens,
         constrained=constrained,
+        min_terms=0,
+        max_terms=None,
         batch_size=batch_size,
     )
-    return [(c.full, c.finished) for c in outs] if details else [c.full for c in outs]
+    gen = [
+        certify_continuation(fs, c) if certified else Generated(c.full, c.finished, c.full)
+        for (_, fs), c in zip(parsed, outs)
+    ]
+    return gen if details else [g.text for g in gen]
 
 
 def cut_into_terms(
@@ -411,12 +491,17 @@ def generate_terms(
     constrained: bool = True,
     num_beams: int = 1,
     min_terms: int = 0,
+    certified: bool = True,
 ) -> tuple[list[str], str, bool]:
     """Let the model continue ``prefix`` (complete terms) for ``fields``, term by term.
 
     ``max_terms`` stops after that many new terms (without the grammar constraint the output
     is cut afterwards instead); ``min_terms`` (constrained only) forbids ending before that
-    many.  Returns (new terms, the raw generated token string, cut short by the length limit).
+    many.  With ``certified`` (default) the new terms the term checker rejects are dropped
+    (``max_terms`` counts the terms written, before the checker); the raw token string keeps
+    them, and :func:`lagnb.physics.check.certify_terms` of the uncertified terms (or
+    :func:`lagnb.apps.autocomplete.complete`) gives the reasons.  Returns (new terms, the raw
+    generated token string, cut short by the length limit).
     """
     return generate_terms_parsed(
         bundle,
@@ -427,6 +512,7 @@ def generate_terms(
         constrained=constrained,
         num_beams=num_beams,
         min_terms=min_terms,
+        certified=certified,
     )
 
 
@@ -440,6 +526,7 @@ def generate_terms_parsed(
     constrained: bool = True,
     num_beams: int = 1,
     min_terms: int = 0,
+    certified: bool = True,
 ) -> tuple[list[str], str, bool]:
     """:func:`generate_terms` for a field list already parsed by
     :func:`~lagnb.physics.engine.as_fields` (a non-empty tuple of Fields): for callers inside
@@ -457,6 +544,8 @@ def generate_terms_parsed(
     grammar = Grammar.from_parsed(fs)
     start = grammar.boundary() if prefix else grammar.initial()
     terms, cut = cut_into_terms(grammar, start, c.text.split(), max_terms, ended=c.finished)
+    if certified:
+        terms = list(certify_terms(fs, terms).kept)
     return terms, c.text, cut
 
 

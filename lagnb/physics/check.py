@@ -365,3 +365,77 @@ def check_lagrangian(fields: str | Iterable[Field], text: str) -> list[TermCheck
 def check_lagrangian_parsed(fs: tuple[Field, ...], text: str) -> list[TermCheck]:
     """:func:`check_lagrangian` against an already parsed field list (see :func:`check_parsed`)."""
     return [check_parsed(fs, t) for t in split_terms(text)]
+
+
+# -- certification: keep the terms the checker accepts, drop the others ----------------------------
+@dataclass(frozen=True)
+class DroppedTerm:
+    """A term the checker rejected (``invalid`` or ``malformed``) and was left out."""
+
+    tokens: str
+    check: TermCheck
+
+    @property
+    def status(self) -> str:
+        """``"invalid"`` or ``"malformed"``."""
+        return self.check.status
+
+    @property
+    def reason(self) -> str:
+        """The checker's first reason."""
+        return self.check.reasons[0] if self.check.reasons else self.check.status
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "tokens": self.tokens,
+            "status": self.status,
+            "reason": self.reason,
+            "reasons": list(self.check.reasons),
+        }
+
+
+@dataclass(frozen=True)
+class Certification:
+    """Candidate terms (e.g. generated ones) with the checker's verdict on each: the one
+    judgement behind certified generation (:mod:`lagnb.ml.generate`) and the autocomplete
+    (:func:`lagnb.apps.autocomplete.judge`)."""
+
+    terms: tuple[str, ...]
+    checks: tuple[TermCheck, ...]
+
+    @property
+    def order(self) -> list[int]:
+        """Positions of the terms the checker accepts, in order, then of those it rejects."""
+        return sorted(range(len(self.terms)), key=lambda j: not self.checks[j].valid)
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """The certified terms (valid: gauge and Lorentz invariant, renormalizable, non-zero),
+        in order."""
+        return tuple(t for t, c in zip(self.terms, self.checks) if c.valid)
+
+    @property
+    def dropped(self) -> tuple[DroppedTerm, ...]:
+        """The rejected terms (invalid or malformed), in order, with the checker's verdict."""
+        return tuple(DroppedTerm(t, c) for t, c in zip(self.terms, self.checks) if not c.valid)
+
+    @property
+    def validity(self) -> float:
+        """The fraction of the terms the checker accepts (NaN for no terms)."""
+        n = len(self.terms)
+        return len(self.kept) / n if n else float("nan")
+
+
+def _safe_check(fs: tuple[Field, ...], term: str) -> TermCheck:
+    try:
+        return check_parsed(fs, term)
+    except LagnbError as exc:  # a term that parses yet trips a later step: not certifiable
+        return TermCheck(None, parses=False, reasons=(f"does not parse: {exc}",))
+
+
+def certify_terms(fs: tuple[Field, ...], terms: Iterable[str]) -> Certification:
+    """Judge candidate terms with the checker against the parsed field list ``fs``
+    (:func:`~lagnb.physics.engine.as_fields`): which to keep, which to drop and why.  Never
+    raises on a bad term."""
+    terms = tuple(terms)
+    return Certification(terms, tuple(_safe_check(fs, t) for t in terms))
