@@ -137,11 +137,16 @@ def test_cli_train_then_evaluate(tmp_path, capsys):
             "1",
             "--threads",
             "1",
+            "--init-std",
+            "0.125",
             "--no-keep-checkpoint",
         ]
     )
     assert rc == 0
     assert (out / "model.safetensors").is_file() and not (out / "checkpoint").exists()
+    assert json.loads((out / "config.json").read_text())["init_std"] == 0.125
+    fc1 = weights(out)["model.encoder.layers.0.fc1.weight"]  # two small steps from its init
+    assert 0.11 < float(fc1.std()) < 0.14
     assert "finished at step 2" in capsys.readouterr().out
     rc = main(
         [
