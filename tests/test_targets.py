@@ -505,17 +505,20 @@ def test_bart_l_model_output_is_the_raw_decoding(tmp_path):
     assert out == decode(tok, raw.tolist()[1:])
 
 
-def test_shipped_model_is_bart_l_with_its_41_tokens():
+def test_shipped_model_writes_compact_targets_and_answers_in_bart_l():
     from lagnb.ml.generate import generate
+    from lagnb.ml.metrics import score_lagrangian
     from lagnb.ml.model import load_bundle
+    from lagnb.physics.engine import lagrangian
 
     b = load_bundle()
-    assert b.target_format == "bart-l" and len(b.tokenizer) == 41
+    assert b.target_format == "compact" and len(b.tokenizer) == 57
     assert b.tokenizer.convert_ids_to_tokens(list(range(41))) == list(VOCABULARY)
     g = generate(b, HIGGS_INPUT, details=True)  # the default: constrained and certified
-    assert Grammar(HIGGS).accepts(g.raw)
+    assert Grammar(HIGGS).accepts(g.raw)  # converted back: BART-L, no field references
     assert set(g.raw.split()) <= set(VOCABULARY)
-    # the Higgs doublet: only terms the checker certifies, and the shipped model writes some
+    # the Higgs doublet: only terms the checker certifies, and here exactly the engine's
     terms = split_terms(g.text)
     assert terms and all(check_term(HIGGS, t).valid for t in terms)
     assert g.finished and g.checked == len(terms) + len(g.dropped)
+    assert score_lagrangian(g.text, lagrangian(HIGGS).tokens()).exact
