@@ -37,8 +37,9 @@ from lagnb.ml.generate import generate_batch
 from lagnb.ml.metrics import TERM_KINDS, score_lagrangian
 from lagnb.ml.model import Bundle
 from lagnb.physics.catalogue import CATALOGUE
+from lagnb.physics.check import certify_terms
 from lagnb.physics.engine import lagrangian_parsed
-from lagnb.physics.fields import Field, fields_tokens, parse_fields
+from lagnb.physics.fields import fields_tokens, parse_fields
 from lagnb.physics.tokens import split_terms
 
 SUMMARY_COLUMNS = [
@@ -64,33 +65,6 @@ F1 from them alone), ``recall_<kind>`` is the recall of the true terms of one ki
 terms, ``dropped_terms`` and ``malformed_terms`` are totals."""
 
 
-def check_terms(
-    fields: tuple[Field, ...], terms: Sequence[str]
-) -> tuple[int, int, list[list[str]]]:
-    """(valid terms, checked terms, reasons per invalid term) by the engine's term checker,
-    against the parsed field list ``fields``.
-
-    Returns (0, 0, []) when the checker is not available.
-    """
-    try:
-        from lagnb.physics.check import check_parsed
-    except ImportError:
-        return 0, 0, []
-    valid = 0
-    reasons: list[list[str]] = []
-    for t in terms:
-        try:
-            c = check_parsed(fields, t)
-        except LagnbError as exc:
-            reasons.append([str(exc)])
-            continue
-        if c.valid:
-            valid += 1
-        else:
-            reasons.append(list(c.reasons))
-    return valid, len(terms), reasons
-
-
 def score_example(
     input_string: str, prediction: str, target: str | None = None, *, check: bool = True
 ) -> dict[str, Any]:
@@ -110,7 +84,11 @@ def score_example(
     }
     row["malformed"] = row.pop("malformed_terms")
     del row["by_kind"]  # as the recall_<kind> columns
-    valid, checked = check_terms(fields, split_terms(prediction))[:2] if check else (0, 0)
+    if check:
+        cert = certify_terms(fields, split_terms(prediction))
+        valid, checked = len(cert.kept), len(cert.terms)
+    else:
+        valid, checked = 0, 0
     row["valid_terms"], row["checked_terms"] = valid, checked
     row["validity"] = valid / checked if checked else float("nan")
     return row
