@@ -272,6 +272,8 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         "target_format": "what the model learns to write: bart-l (the public spelling) or "
         "compact (field objects as references F0…F15 to the input, derivatives without their "
         "groups; converted to and from BART-L at the edges)",
+        "init_from": "start from this trained model folder's weights (a new optimizer and "
+        "learning-rate schedule) instead of random ones; --size is then the folder's",
     }
     for f in dc_fields(TrainConfig):
         if f.name in skip:

@@ -87,6 +87,7 @@ class TrainConfig:
     keep_checkpoint: bool = True
     model_overrides: dict[str, Any] = field(default_factory=dict)
     target_format: str = "bart-l"
+    init_from: str | None = None
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ def evaluate_loss(
 RUN_FIELDS = (
     "data", "size", "steps", "batch_size", "grad_accum", "lr", "min_lr_ratio", "warmup",
     "weight_decay", "clip", "seed", "max_target_len", "max_examples", "model_overrides",
-    "target_format",
+    "target_format", "init_from",
 )  # fmt: skip
 """Configuration fields that define the run: a checkpoint resumes only with the same values."""
 
@@ -370,6 +371,17 @@ def train(
             raise LagnbError(
                 f"{ckpt} holds a model with target format {target_format_of(model.config)!r}, "
                 f"not {cfg.target_format!r}; {fix}"
+            )
+    elif cfg.init_from:  # fine-tune: another model's weights, a fresh optimizer and schedule
+        state = {"step": 0, "history": [], "tokens": 0, "elapsed": 0.0}
+        source = Path(cfg.init_from)
+        fix = f"pass --init-from a model folder written by 'lagnb train' (got {source})"
+        tokenizer = load_tokenizer(source, fix=fix)
+        model = read_model(source, fix)
+        if target_format_of(model.config) != cfg.target_format:
+            raise LagnbError(
+                f"{source} writes target format {target_format_of(model.config)!r}; "
+                f"pass --target-format {target_format_of(model.config)} to continue training it"
             )
     else:
         state = {"step": 0, "history": [], "tokens": 0, "elapsed": 0.0}
