@@ -77,6 +77,34 @@ def test_resume_refuses_other_settings(data, tmp_path):
     assert state["step"] == 1
 
 
+def test_init_from_continues_a_trained_model(data, tmp_path):
+    train(cfg(data, tmp_path / "first", steps=20, lr=5e-3), progress=False)
+    first = weights(tmp_path / "first")
+    # a vanishing learning rate: the continued run ends where the first one did
+    train(
+        cfg(data, tmp_path / "again", init_from=str(tmp_path / "first"), lr=1e-12), progress=False
+    )
+    again = weights(tmp_path / "again")
+    assert all(torch.allclose(first[k], again[k], atol=1e-6) for k in first)
+    # a fresh model with the same seed is somewhere else, so the comparison above can fail
+    train(cfg(data, tmp_path / "fresh", lr=1e-12), progress=False)
+    fresh = weights(tmp_path / "fresh")
+    assert any(not torch.allclose(first[k], fresh[k], atol=1e-6) for k in first)
+    # the run's configuration says where its weights came from
+    log = json.loads((tmp_path / "again" / "train_log.json").read_text())
+    assert log["config"]["init_from"] == str(tmp_path / "first")
+    with pytest.raises(LagnbError, match="target format 'bart-l'.*--target-format bart-l"):
+        train(
+            cfg(data, tmp_path / "x", init_from=str(tmp_path / "first"), target_format="compact"),
+            progress=False,
+        )
+    with pytest.raises(LagnbError, match="--init-from .*missing: no such folder"):
+        train(cfg(data, tmp_path / "y", init_from=str(tmp_path / "missing")), progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LagnbError, match="no tokenizer.json in .*empty.*pass --init-from a model"):
+        train(cfg(data, tmp_path / "z", init_from=str(tmp_path / "empty")), progress=False)
+
+
 def test_outputs_loss_goes_down_and_log(data, tmp_path):
     out = tmp_path / "run"
     state = train(cfg(data, out, steps=30, eval_every=10, lr=5e-3, grad_accum=1), progress=False)

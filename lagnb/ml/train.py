@@ -375,7 +375,9 @@ def train(
     elif cfg.init_from:  # fine-tune: another model's weights, a fresh optimizer and schedule
         state = {"step": 0, "history": [], "tokens": 0, "elapsed": 0.0}
         source = Path(cfg.init_from)
-        fix = f"pass --init-from a model folder written by 'lagnb train' (got {source})"
+        fix = "pass --init-from a model folder written by 'lagnb train'"
+        if not source.is_dir():
+            raise LagnbError(f"--init-from {source}: no such folder; {fix}")
         tokenizer = load_tokenizer(source, fix=fix)
         model = read_model(source, fix)
         if target_format_of(model.config) != cfg.target_format:

@@ -1,0 +1,107 @@
+"""Benchmark: held-out exact match and term-F1 against CPU training time.
+
+Each snapshot is a model folder copied from a run's ``checkpoint/`` while it trained (it holds
+``state.json`` with the step, the seconds trained and the run's configuration).  A run started
+with ``--init-from`` continues another model: its time is added to that model's own
+(``train_log.json``), so the curve is against the total training time of the weights.  Every
+snapshot is evaluated on the same held-out contents with the default (certified) decoding, and
+a finished model folder (``train_log.json``) can be given too.
+
+    python benchmarks/learning_curve.py --data runs/exp/data1024 --max-examples 120 \\
+        runs/exp/snaps/step* runs/exp/compact-small runs/exp/snaps2/step* \\
+        --json runs/exp/curve.json --png lagnb/shipped/learning_curve.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lagnb.figures import new_figure, palette_png  # noqa: E402
+from lagnb.ml.evaluate import evaluate_examples, load_examples, summarise  # noqa: E402
+from lagnb.ml.model import load_bundle  # noqa: E402
+
+
+def run_record(folder: Path) -> dict:
+    """The step, seconds and configuration of a snapshot (``state.json``) or a finished model
+    folder (``train_log.json``)."""
+    for name in ("state.json", "train_log.json"):
+        if (folder / name).is_file():
+            return json.loads((folder / name).read_text())
+    raise SystemExit(f"learning_curve: {folder} has neither state.json nor train_log.json")
+
+
+def total_minutes(folder: Path) -> float:
+    """Training minutes behind the weights in ``folder``, following ``init_from`` back."""
+    record = run_record(folder)
+    seconds = float(record["elapsed"])
+    parent = record.get("config", {}).get("init_from")
+    if parent:
+        seconds += 60 * total_minutes(Path(ROOT, parent))
+    return seconds / 60
+
+
+def total_steps(folder: Path) -> int:
+    record = run_record(folder)
+    parent = record.get("config", {}).get("init_from")
+    return int(record["step"]) + (total_steps(Path(ROOT, parent)) if parent else 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("snapshots", nargs="+", type=Path, help="model folders (snapshots)")
+    ap.add_argument("--data", required=True, help="dataset folder (its test split)")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--max-examples", type=int, default=120)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", type=Path, help="write the points here")
+    ap.add_argument("--png", type=Path, help="draw the curve here")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    examples = load_examples(args.data, [args.split], args.max_examples)
+    points = []
+    for folder in args.snapshots:
+        rows = evaluate_examples(load_bundle(folder), examples, progress=False)
+        s = summarise(rows).iloc[0]
+        by_n = summarise(rows, "n_fields").set_index("n_fields")["exact"].to_dict()
+        point = {
+            "model": str(folder),
+            "step": total_steps(folder),
+            "minutes": round(total_minutes(folder), 1),
+            "f1": round(float(s["f1"]), 4),
+            "f1_no_gauge": round(float(s["f1_no_gauge"]), 4),
+            "exact": round(float(s["exact"]), 4),
+            "exact_by_n_fields": {int(k): round(float(v), 4) for k, v in by_n.items()},
+            "recall_yukawa": round(float(s["recall_yukawa"]), 4),
+            "recall_trilinear": round(float(s["recall_trilinear"]), 4),
+        }
+        points.append(point)
+        print(json.dumps(point), flush=True)
+    points.sort(key=lambda p: p["minutes"])
+
+    if args.json:
+        args.json.write_text(json.dumps(points, indent=1) + "\n")
+    if args.png:
+        fig, ax = new_figure(figsize=(7, 4))
+        minutes = [p["minutes"] for p in points]
+        ax.plot(minutes, [p["f1"] for p in points], "o-", label="term F1")
+        ax.plot(minutes, [p["f1_no_gauge"] for p in points], "s-", label="F1 without gauge kinetic")
+        ax.plot(minutes, [p["exact"] for p in points], "^-", label="exact Lagrangians")
+        ax.set_xlabel("training time on one CPU thread (minutes)")
+        ax.set_ylabel(f"held-out score ({len(examples)} {args.split} contents, 1–3 fields)")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+        args.png.write_bytes(palette_png(fig))
+
+
+if __name__ == "__main__":
+    main()
