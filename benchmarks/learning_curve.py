@@ -71,7 +71,7 @@ def main() -> None:
     for folder in args.snapshots:
         rows = evaluate_examples(load_bundle(folder), examples, progress=False)
         s = summarise(rows).iloc[0]
-        by_n = summarise(rows, "n_fields").set_index("n_fields")["exact"].to_dict()
+        by_n = summarise(rows, "n_fields")["exact"].to_dict()
         point = {
             "model": str(folder),
             "step": total_steps(folder),

@@ -233,3 +233,39 @@ def test_token_embedding_pca(bundle, tmp_path):
     assert proj.coords.shape == (37, 2)
     assert emb.token_class("ID3") == "label" and emb.token_class("FIELD") == "keyword"
     emb.plot_token_embeddings(tokens, proj).savefig(tmp_path / "t.png", dpi=40)
+
+
+def test_field_references_need_a_compact_model(maps):
+    with pytest.raises(LagnbError, match="field references F0… exist only in the compact"):
+        att.reference_attention(maps)
+
+
+def test_the_shipped_model_looks_up_the_field_it_refers_to():
+    """When the shipped (compact) model writes ``F<k>`` for the lepton + Higgs sector, one of
+    its heads puts the most attention on field k's input tokens at most of those steps; an
+    untrained model of the same shape does not (chance level: 1/3)."""
+    from lagnb.ml.model import load_bundle, set_target_format
+
+    output = lagrangian(LEPTONS).tokens()
+    shipped = att.attention_maps(load_bundle(), LEPTONS, output)
+    best, layer, head = att.pointer_heads(shipped)[0]
+    assert best >= 0.6
+    m = att.reference_attention(shipped, layer, head)
+    assert m.shape == (3, 3) and np.all(m.sum(axis=1) <= 1 + 1e-6)
+    assert all(m[k, k] == m[k].max() for k in range(3))
+
+    tok = build_tokenizer()
+    untrained = build_model("small", tok, seed=0, init_std=0.088)
+    set_target_format(untrained, "compact")
+    untrained.eval()
+    maps0 = att.attention_maps(Bundle(untrained, tok), LEPTONS, output)
+    assert att.pointer_heads(maps0)[0][0] < 0.5
+
+
+def test_reference_plot_renders(tmp_path):
+    from lagnb.ml.model import load_bundle
+
+    maps1 = att.attention_maps(load_bundle(), LEPTONS, lagrangian(LEPTONS).tokens())
+    fig = att.plot_reference_attention(maps1, *att.pointer_heads(maps1)[0][1:])
+    fig.savefig(tmp_path / "ref.png")
+    assert (tmp_path / "ref.png").stat().st_size > 1000

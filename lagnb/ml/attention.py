@@ -6,9 +6,11 @@ model's own greedy output by default), with eager attention so that the weights 
 step that *wrote* output token ``t``.  :func:`term_field_attention` aggregates the cross
 attention into a term × field matrix: for each term, the attention mass its tokens put on each
 input field's tokens, averaged over the term's tokens — a physicist's question "which fields
-did the model read to write this Yukawa?".  Plots are matplotlib heatmaps with the tokens as
-labels; :func:`bertviz_view` gives bertviz's interactive head/model views when the optional
-``viz`` extra is installed.
+did the model read to write this Yukawa?".  For a model writing compact targets,
+:func:`reference_attention` and :func:`pointer_heads` ask the sharper question: when the model
+writes the reference ``F<k>`` to input field ``k``, does it look at field ``k``?  Plots are
+matplotlib heatmaps with the tokens as labels; :func:`bertviz_view` gives bertviz's interactive
+head/model views when the optional ``viz`` extra is installed.
 
 The embedding geometry (tokens, single fields) is in :mod:`lagnb.ml.embeddings`.
 """
@@ -198,6 +200,54 @@ def term_field_attention(
     return out
 
 
+def _reference_rows(maps: AttentionMaps) -> list[tuple[int, int]]:
+    """(row, k) for every output token that is a field reference ``F<k>`` (compact format)."""
+    if maps.target_format != "compact":
+        raise LagnbError(
+            f"the model writes {maps.target_format} targets: field references F0… exist only in "
+            "the compact format (a model trained with --target-format compact)"
+        )
+    return [
+        (t, int(tok[1:]))
+        for t, tok in enumerate(maps.output_tokens)
+        if tok[:1] == "F" and tok[1:].isdigit() and int(tok[1:]) < len(maps.field_spans)
+    ]
+
+
+def reference_attention(
+    maps: AttentionMaps, layer: int | None = None, head: int | None = None
+) -> np.ndarray:
+    """(fields, fields) for a compact-format model: row ``k`` is the cross-attention mass on
+    each input field's tokens at the steps that wrote the reference ``F<k>`` (to field ``k``),
+    averaged over those steps (NaN where ``F<k>`` was never written).  A model that reads its
+    input to decide which field a term holds looks it up: a bright diagonal."""
+    a = select(maps.cross, layer, head)
+    n = len(maps.field_spans)
+    total, count = np.zeros((n, n)), np.zeros(n)
+    for t, k in _reference_rows(maps):
+        total[k] += [a[t, f0:f1].sum() for f0, f1 in maps.field_spans]
+        count[k] += 1
+    with np.errstate(invalid="ignore"):
+        return total / count[:, None]
+
+
+def pointer_heads(maps: AttentionMaps) -> list[tuple[float, int, int]]:
+    """``(accuracy, layer, head)`` for every head, best first: the share of written field
+    references ``F<k>`` at which that head puts the most attention mass on field ``k``'s input
+    tokens (chance level: one over the number of fields)."""
+    rows = _reference_rows(maps)
+    if not rows:
+        raise LagnbError("the output writes no field reference F0…, so nothing to point at")
+    out = []
+    for layer, head in product(range(maps.layers), range(maps.heads)):
+        a = maps.cross[layer, head]
+        hits = sum(
+            int(np.argmax([a[t, f0:f1].sum() for f0, f1 in maps.field_spans]) == k) for t, k in rows
+        )
+        out.append((hits / len(rows), layer, head))
+    return sorted(out, key=lambda x: (-x[0], x[1], x[2]))
+
+
 # -- labels ----------------------------------------------------------------------------------------
 def _plain_name(name: str) -> str:
     return name.replace("\\", "").replace("{", "").replace("}", "")
@@ -333,6 +383,32 @@ def plot_term_field_attention(
             color="white" if m[i, j] < 0.6 * m.max() else "black",
         )
     ax.set_title(_title("term × field cross", layer, head).replace(" (", "\n("), fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.03)
+    fig.tight_layout()
+    return fig
+
+
+def plot_reference_attention(
+    maps: AttentionMaps, layer: int | None = None, head: int | None = None, *, ax: Any = None
+) -> Any:
+    """Reference × field cross-attention (:func:`reference_attention`), values annotated."""
+    m = reference_attention(maps, layer, head)
+    names = field_labels(maps.fields)
+    if ax is None:
+        fig, ax = new_figure(figsize=(2.5 + 1.1 * len(names), 1.5 + 0.45 * len(names)))
+    else:
+        fig = ax.figure
+    ylabels = [f"writes F{k} ({n.split(' ')[0]})" for k, n in enumerate(names)]
+    im = _heatmap(ax, np.nan_to_num(m), names, ylabels, 8, vmax=1.0)
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    for i, j in product(range(m.shape[0]), range(m.shape[1])):
+        text = "–" if np.isnan(m[i, j]) else f"{m[i, j]:.2f}"
+        color = "black" if m[i, j] > 0.6 else "white"
+        ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
+    ax.set_xlabel("input field attended")
+    ax.set_title(
+        _title("field reference × field cross", layer, head).replace(" (", "\n("), fontsize=9
+    )
     fig.colorbar(im, ax=ax, fraction=0.03)
     fig.tight_layout()
     return fig
