@@ -346,7 +346,7 @@ def test_compact_model_records_and_loads_its_format(compact_dir, compact):
     log = json.loads((compact_dir / "train_log.json").read_text())
     assert log["config"]["target_format"] == "compact"
     assert all(h["valid_loss_wrong_fields"] > 0 for h in log["history"] if "valid_loss" in h)
-    assert compact.target_format == "compact" and len(compact.tokenizer) == 57
+    assert compact.target_format == "compact" and len(compact.tokenizer) == 95
 
 
 def test_resuming_needs_the_same_format(data, tmp_path):
@@ -522,3 +522,68 @@ def test_shipped_model_writes_compact_targets_and_answers_in_bart_l():
     assert terms and all(check_term(HIGGS, t).valid for t in terms)
     assert g.finished and g.checked == len(terms) + len(g.dropped)
     assert score_lagrangian(g.text, lagrangian(HIGGS).tokens()).exact
+
+
+# -- the compact input format ----------------------------------------------------------------------
+def test_compact_input_spells_each_field_in_five_tokens():
+    """Written out by hand: the SM lepton doublet and the Higgs, and a neutral singlet fermion
+    (its zero hypercharge and singlet representations spelled out)."""
+    from lagnb.ml.targets import to_model_input
+
+    fields = (Field.left(1, 2, -1), Field.scalar(1, 2, 1), Field.right(1, 1, 0))
+    assert to_model_input(fields, "compact") == (
+        "[SOS] FIELD LEFT SU3:1 SU2:2 6Y:-6 FIELD SCALAR SU3:1 SU2:2 6Y:6 "
+        "FIELD RIGHT SU3:1 SU2:1 6Y:0 [EOS]"
+    )
+    assert to_model_input((Field.scalar(-3, 3, Fraction(1, 3)),), "compact") == (
+        "[SOS] FIELD SCALAR SU3:3b SU2:3 6Y:2 [EOS]"
+    )
+    assert to_model_input(fields, "bart-l") == fields_tokens(fields)
+    # beyond multiples of 1/6 in [-2, 2] the hypercharge keeps its BART-L spelling
+    assert to_model_input((Field.scalar(3, 1, Fraction(-5, 7)),), "compact") == (
+        "[SOS] FIELD SCALAR SU3:3 SU2:1 U1 - 5 / 7 [EOS]"
+    )
+    with pytest.raises(LagnbError, match="unknown input format 'short'"):
+        to_model_input(fields, "short")
+
+
+def test_compact_input_tells_every_field_of_the_engine_domain_apart():
+    from lagnb.ml.targets import to_model_input
+    from lagnb.ml.tokenizer import build_tokenizer, encode_input
+
+    tok = build_tokenizer()
+    grid = [
+        getattr(Field, kind)(su3, su2, Fraction(n, 6))
+        for kind in ("scalar", "left", "right")
+        for su3 in (1, 3, -3, 6, -6, 8)
+        for su2 in (1, 2, 3, 4)
+        for n in range(-12, 13)
+    ]
+    spellings = {to_model_input((f,), "compact") for f in grid}
+    assert len(spellings) == len(grid)
+    for f in grid[::7]:
+        ids = encode_input(tok, fields_tokens((f,)), "compact")
+        assert len(ids) == 7 and tok.unk_token_id not in ids
+
+
+def test_a_compact_input_model_trains_records_and_generates(data, tmp_path):
+    from lagnb.ml.generate import generate_batch
+    from lagnb.ml.model import load_bundle
+    from lagnb.ml.train import train
+
+    out = tmp_path / "cin"
+    train(train_config(data, out, input_format="compact"), progress=False)
+    config = json.loads((out / "config.json").read_text())
+    assert config["lagnb_input_format"] == "compact"
+    bundle = load_bundle(out)
+    assert bundle.input_format == "compact" and bundle.target_format == "compact"
+    outs = generate_batch(bundle, [fields_tokens((Field.scalar(1, 2, 1),))], max_new_tokens=40)
+    assert isinstance(outs[0], str)
+    # training it further needs the same formats, and says which option to pass
+    with pytest.raises(LagnbError, match="has input format 'compact'; pass --input-format compact"):
+        train(train_config(data, tmp_path / "x", init_from=str(out)), progress=False)
+    # a damaged record is named
+    config["lagnb_input_format"] = "short"
+    (out / "config.json").write_text(json.dumps(config))
+    with pytest.raises(LagnbError, match="records the unknown input format 'short'"):
+        load_bundle(out)

@@ -3,6 +3,7 @@
 import pytest
 
 from lagnb.errors import LagnbError, TokenError
+from lagnb.ml.targets import INPUT_WORDS
 from lagnb.ml.tokenizer import (
     MODEL_VOCABULARY,
     build_tokenizer,
@@ -22,9 +23,12 @@ def tok():
 
 def test_one_id_per_grammar_token(tok):
     """The 41 BART-L tokens keep the released model's ids; the compact format's field
-    references F0–F15 are appended after them (ids 41–56)."""
-    assert len(VOCABULARY) == 41 and len(FIELD_REFS) == 16
-    assert len(tok) == len(MODEL_VOCABULARY) == 57
+    references F0–F15 are appended after them (ids 41–56), then the 38 words of the compact
+    input format (ids 57–94)."""
+    assert len(VOCABULARY) == 41 and len(FIELD_REFS) == 16 and len(INPUT_WORDS) == 38
+    assert len(tok) == len(MODEL_VOCABULARY) == 95
+    for k, t in enumerate(INPUT_WORDS):
+        assert tok.convert_tokens_to_ids(t) == 57 + k
     for i, t in enumerate(VOCABULARY):
         assert tok.convert_tokens_to_ids(t) == i
     for k, t in enumerate(FIELD_REFS):

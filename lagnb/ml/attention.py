@@ -17,6 +17,7 @@ The embedding geometry (tokens, single fields) is in :mod:`lagnb.ml.embeddings`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ def attention_maps(
     output: str | None = None,
     *,
     max_new_tokens: int | None = None,
+    float64: bool = False,
 ) -> AttentionMaps:
     """Attention of ``bundle``'s model for ``fields`` while writing ``output``.
 
@@ -121,7 +123,9 @@ def attention_maps(
     grammar-constrained greedy output, every term as written (not certified: the attention is
     that of what the model wrote); the model is fed it in its own target format
     (:func:`lagnb.ml.targets.to_model`).  The model is switched to eager attention for the pass
-    and back afterwards.
+    and back afterwards.  ``float64`` runs the pass on a float64 CPU copy of the model, so that
+    statistics printed from the maps are the same on every machine (float32 sums change in the
+    last digits with memory alignment and thread count).
     """
     from lagnb.ml.generate import generate_terms_parsed
     from lagnb.ml.targets import to_model
@@ -135,16 +139,18 @@ def attention_maps(
         )
         output = " ".join(terms)
     fmt = bundle.target_format
-    enc = encode_input(tok, fields_tokens(fs))
+    enc = encode_input(tok, fields_tokens(fs), bundle.input_format)
     target = encode_target(tok, to_model(fs, output, fmt), eos=True)
     start = model.generation_config.decoder_start_token_id
     if start is None:
         start = model.config.decoder_start_token_id
     dec = [int(start), *target[:-1]]
+    if float64:
+        model = copy.deepcopy(model).to(device="cpu", dtype=torch.float64).eval()
     limit = int(model.config.max_position_embeddings)
     if len(dec) > limit:
         raise LagnbError(f"the output is {len(dec)} tokens; the model reads at most {limit}")
-    device = bundle.model.device
+    device = model.device
     with eager_attention(model), torch.no_grad():
         out = model(
             input_ids=torch.tensor([enc], device=device),

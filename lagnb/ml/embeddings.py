@@ -153,7 +153,7 @@ def field_representations(
     # float64 on the CPU: float32 sums change in the last digits with memory alignment and
     # thread count, and the notebook prints statistics of these vectors
     model = copy.deepcopy(bundle.model).to(device="cpu", dtype=torch.float64).eval()
-    ids = [encode_input(tok, fields_tokens([f])) for f in fields]
+    ids = [encode_input(tok, fields_tokens([f]), bundle.input_format) for f in fields]
     out = []
     device = model.device
     emb = model.get_input_embeddings()

@@ -330,7 +330,7 @@ def input_sensitivity(bundle: Bundle, examples: Sequence[dict[str, Any]]) -> dic
     tok, fmt = bundle.tokenizer, bundle.target_format
     rows = [
         {
-            "input_ids": encode_input(tok, e["input"]),
+            "input_ids": encode_input(tok, e["input"], bundle.input_format),
             "labels": encode_target(tok, model_target(e["input"], e["target"], fmt)),
         }
         for e in examples

@@ -168,14 +168,15 @@ def _parse_input(bundle: Bundle, fields: str | Iterable[Field]) -> _Input:
     """Encode and parse one user input (a BART-L input string or Fields), once.  A string is
     encoded as written: the model reads the user's tokens, not their canonical form."""
     if isinstance(fields, str):
-        enc = encode_input(bundle.tokenizer, fields)  # unknown tokens first: names the position
+        # unknown tokens first: names the position
+        enc = encode_input(bundle.tokenizer, fields, bundle.input_format)
         return enc, as_fields(fields)  # then the field list itself: not empty, well-formed
     return _encode_parsed(bundle, as_fields(fields))  # checked: not empty, Field objects only
 
 
 def _encode_parsed(bundle: Bundle, fs: tuple[Field, ...]) -> _Input:
     """The input of a field list already parsed by :func:`as_fields` (its canonical tokens)."""
-    return encode_input(bundle.tokenizer, fields_tokens(fs)), fs
+    return encode_input(bundle.tokenizer, fields_tokens(fs), bundle.input_format), fs
 
 
 def _row(bundle: Bundle, parsed: _Input, prefix: Prefix, constrained: bool, min_terms: int) -> _Row:

@@ -43,7 +43,13 @@ from transformers import (
 )
 
 from lagnb.errors import LagnbError
-from lagnb.ml.targets import TARGET_FORMATS, check_format
+from lagnb.ml.targets import (
+    INPUT_FORMATS,
+    INPUT_WORDS,
+    TARGET_FORMATS,
+    check_format,
+    check_input_format,
+)
 from lagnb.ml.tokenizer import json_fault, load_tokenizer, one_line
 from lagnb.paths import resolve_path
 from lagnb.physics.tokens import FIELD_REFS
@@ -80,6 +86,20 @@ def set_target_format(model: BartForConditionalGeneration, target_format: str) -
     setattr(model.config, TARGET_FORMAT_KEY, check_format(target_format))
 
 
+INPUT_FORMAT_KEY = "lagnb_input_format"
+"""The ``config.json`` entry that records a model's input format (absent: ``"bart-l"``)."""
+
+
+def input_format_of(config: BartConfig) -> str:
+    """The input format a model config records (``"bart-l"`` when it records none)."""
+    return str(getattr(config, INPUT_FORMAT_KEY, None) or "bart-l")
+
+
+def set_input_format(model: BartForConditionalGeneration, input_format: str) -> None:
+    """Record ``input_format`` in the model's config (saved in its ``config.json``)."""
+    setattr(model.config, INPUT_FORMAT_KEY, check_input_format(input_format))
+
+
 @dataclass
 class Bundle:
     """A model and its tokenizer, ready to generate (the model is in eval mode)."""
@@ -97,6 +117,12 @@ class Bundle:
         """The spelling the model writes (:data:`lagnb.ml.targets.TARGET_FORMATS`), recorded
         in its config; lagnb converts its prefixes and outputs, callers see BART-L."""
         return target_format_of(self.model.config)
+
+    @property
+    def input_format(self) -> str:
+        """The spelling of the field list the model reads
+        (:data:`lagnb.ml.targets.INPUT_FORMATS`); lagnb converts BART-L inputs to it."""
+        return input_format_of(self.model.config)
 
     @property
     def max_positions(self) -> int:
@@ -338,6 +364,17 @@ def load_bundle(
         raise LagnbError(
             f"{p / 'tokenizer.json'} lacks the field references F0–F15 of the compact target "
             f"format that {p / 'config.json'} records; {fix}"
+        )
+    ifmt = input_format_of(model.config)
+    if ifmt not in INPUT_FORMATS:
+        raise LagnbError(
+            f"{p / 'config.json'} records the unknown input format {ifmt!r} (expected one of "
+            f"{', '.join(INPUT_FORMATS)}); {fix}"
+        )
+    if ifmt == "compact" and INPUT_WORDS[-1] not in tokenizer.get_vocab():
+        raise LagnbError(
+            f"{p / 'tokenizer.json'} lacks the words of the compact input format that "
+            f"{p / 'config.json'} records; {fix}"
         )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.convert_ids_to_tokens(model.config.pad_token_id)

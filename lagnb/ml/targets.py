@@ -51,6 +51,20 @@ ends inside an object).  :func:`from_model` reads what a model wrote: with ``str
 written — a reference to a field the input does not have stays ``F<k>``, so its term does not
 parse and evaluation counts it as a malformed (wrong) term, as it does for malformed BART-L.
 
+**Input formats.**  A model may also read its field list in another spelling, its *input
+format* (:data:`INPUT_FORMATS`, recorded as ``lagnb_input_format``): ``"bart-l"`` (the
+public spelling, the default) or ``"compact"``, where every field is exactly five tokens —
+``FIELD``, its Lorentz type (``SCALAR``, ``LEFT``, ``RIGHT``), its SU(3) and SU(2)
+representations (``SU3:1``, ``SU3:3b``, …, ``SU2:2``, …) and six times its hypercharge
+(``6Y:-2`` for Y = −1/3), a zero hypercharge or a singlet spelled out rather than left out::
+
+    [SOS] FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 FIELD SPIN 0 SU2 2 U1 1 [EOS]
+    [SOS] FIELD LEFT SU3:1 SU2:2 6Y:-6 FIELD SCALAR SU3:1 SU2:2 6Y:6 [EOS]
+
+Charges add up by adding one token's worth each, not by reading fractions digit by digit.  A
+hypercharge that is not a multiple of 1/6 in [−2, 2] keeps its BART-L spelling (``U1 5 / 7``).
+:func:`to_model_input` converts; the conversion only goes one way (inputs are never written).
+
 This module imports no torch: it is pure token work on top of :mod:`lagnb.physics`.
 """
 
@@ -59,7 +73,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lagnb.errors import LagnbError, TokenError
-from lagnb.physics.fields import Field, parse_field_tokens, split_tokens
+from lagnb.physics.fields import Field, fields_tokens, parse_field_tokens, split_tokens
 from lagnb.physics.terms import charged_groups
 from lagnb.physics.tokens import (
     COMMUTATORS,
@@ -95,6 +109,52 @@ COMPACT_WORDS = frozenset(
     }
 )
 """Every token of the compact spelling (no ``FIELD``, ``SPIN``, ``HEL``, digits or ``/``)."""
+
+
+INPUT_FORMATS = ("bart-l", "compact")
+"""The spellings of the field list a model can read (default ``"bart-l"``)."""
+
+LORENTZ_WORDS = ("SCALAR", "LEFT", "RIGHT")
+SU3_WORDS = {1: "SU3:1", 3: "SU3:3", -3: "SU3:3b", 6: "SU3:6", -6: "SU3:6b", 8: "SU3:8"}
+SU2_WORDS = {n: f"SU2:{n}" for n in (1, 2, 3, 4)}
+MAX_6Y = 12
+Y_WORDS = {n: f"6Y:{n}" for n in range(-MAX_6Y, MAX_6Y + 1)}
+INPUT_WORDS: tuple[str, ...] = (
+    *LORENTZ_WORDS,
+    *SU3_WORDS.values(),
+    *SU2_WORDS.values(),
+    *Y_WORDS.values(),
+)
+"""The tokens of the compact input spelling beyond BART-L's (38)."""
+
+
+def check_input_format(input_format: str) -> str:
+    """``input_format`` if it is one of :data:`INPUT_FORMATS`, else a one-line
+    :class:`LagnbError`."""
+    if input_format not in INPUT_FORMATS:
+        raise LagnbError(
+            f"unknown input format {input_format!r}; choose one of {', '.join(INPUT_FORMATS)}"
+        )
+    return input_format
+
+
+def to_model_input(fields: Sequence[Field], input_format: str) -> str:
+    """The field list as a model with ``input_format`` reads it, ``[SOS] … [EOS]`` included."""
+    if check_input_format(input_format) == "bart-l":
+        return fields_tokens(fields)
+    out = ["[SOS]"]
+    for f in fields:
+        lorentz = "SCALAR" if f.is_scalar else ("LEFT" if f.helicity < 0 else "RIGHT")
+        out += ["FIELD", lorentz, SU3_WORDS[f.su3], SU2_WORDS[f.su2]]
+        six_y = 6 * f.y
+        if six_y.denominator == 1 and abs(six_y) <= MAX_6Y:
+            out.append(Y_WORDS[int(six_y)])
+        else:  # the BART-L spelling, U1 … up to HEL
+            toks = f.tokens()
+            start = toks.index("U1")
+            out += toks[start : toks.index("HEL") if "HEL" in toks else len(toks)]
+    out.append("[EOS]")
+    return " ".join(out)
 
 
 def check_format(target_format: str) -> str:

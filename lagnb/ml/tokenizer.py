@@ -3,7 +3,8 @@
 The vocabulary is :data:`MODEL_VOCABULARY`: the 41 BART-L tokens of
 :data:`lagnb.physics.tokens.VOCABULARY` (specials ``[PAD] [SOS] [EOS] [UNK]`` first, ids 0–3)
 in the ids of the released model, then the field references ``F0``–``F15`` of the compact
-target format (ids 41–56, :mod:`lagnb.ml.targets`); text is split on whitespace.  Appending
+target format (ids 41–56) and the words of the compact input format (ids 57–94, both
+:mod:`lagnb.ml.targets`); text is split on whitespace.  Appending
 keeps every earlier id: a model folder saved with the 41-token vocabulary loads and runs with
 its own ``tokenizer.json``.  It is a ``transformers``
 :class:`PreTrainedTokenizerFast`, so it saves and reloads with
@@ -25,14 +26,16 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
 from lagnb.errors import LagnbError, TokenError
-from lagnb.physics.fields import split_tokens
+from lagnb.ml.targets import INPUT_WORDS, to_model_input
+from lagnb.physics.fields import parse_fields, split_tokens
 from lagnb.physics.tokens import FIELD_REFS, SPECIAL_TOKENS, VOCABULARY
 
 PAD, SOS, EOS, UNK = SPECIAL_TOKENS
 
-MODEL_VOCABULARY: tuple[str, ...] = VOCABULARY + FIELD_REFS
-"""A new model's vocabulary: the BART-L tokens (ids 0–40), then the compact field references
-``F0``–``F15`` (ids 41–56)."""
+MODEL_VOCABULARY: tuple[str, ...] = VOCABULARY + FIELD_REFS + INPUT_WORDS
+"""A new model's vocabulary: the BART-L tokens (ids 0–40), the compact field references
+``F0``–``F15`` (ids 41–56), then the words of the compact input spelling (ids 57–94,
+:data:`lagnb.ml.targets.INPUT_WORDS`)."""
 
 
 def build_tokenizer(vocabulary: tuple[str, ...] = MODEL_VOCABULARY) -> PreTrainedTokenizerFast:
@@ -110,9 +113,14 @@ def check_known(tokenizer: PreTrainedTokenizerFast, tokens: list[str], what: str
             )
 
 
-def encode_input(tokenizer: PreTrainedTokenizerFast, text: str) -> list[int]:
-    """Token ids of a BART-L input (a field list); ``[SOS]``/``[EOS]`` are added if absent."""
+def encode_input(
+    tokenizer: PreTrainedTokenizerFast, text: str, input_format: str = "bart-l"
+) -> list[int]:
+    """Token ids of a BART-L input (a field list) in the model's ``input_format``
+    (:func:`lagnb.ml.targets.to_model_input`); ``[SOS]``/``[EOS]`` are added if absent."""
     sos, eos = tokenizer.bos_token or SOS, tokenizer.eos_token or EOS
+    if input_format != "bart-l":
+        text = to_model_input(parse_fields(text), input_format)
     toks = normalise(text)
     if not toks or toks[0] != sos:
         toks = [sos, *toks]

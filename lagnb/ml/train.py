@@ -16,6 +16,10 @@
   ``"bart-l"`` (default) or ``"compact"``.  Datasets stay BART-L on disk; each target is
   converted when it is tokenised (so ``max_target_len`` counts model-format tokens), and the
   format is recorded in the model's ``config.json`` (``lagnb_target_format``).
+  ``input_format`` likewise is the spelling of the field list the model reads (``"compact"``:
+  five tokens a field, charges as single tokens; ``lagnb_input_format``).
+* ``init_from`` starts from a trained model folder's weights (same formats) with a new
+  optimizer and learning-rate schedule, to train a model further.
 """
 
 from __future__ import annotations
@@ -41,13 +45,15 @@ from lagnb.ml.model import (
     build_model,
     check_size,
     count_parameters,
+    input_format_of,
     quiet_progress,
     read_model,
     save_bundle,
+    set_input_format,
     set_target_format,
     target_format_of,
 )
-from lagnb.ml.targets import check_format, to_model
+from lagnb.ml.targets import check_format, check_input_format, to_model
 from lagnb.ml.tokenizer import (
     build_tokenizer,
     encode_input,
@@ -87,6 +93,7 @@ class TrainConfig:
     keep_checkpoint: bool = True
     model_overrides: dict[str, Any] = field(default_factory=dict)
     target_format: str = "bart-l"
+    input_format: str = "bart-l"
     init_from: str | None = None
 
 
@@ -100,16 +107,21 @@ def model_target(input_string: str, target: str, target_format: str) -> str:
 
 
 def tokenize_split(
-    ds, tokenizer, max_len: int, max_examples: int | None = None, target_format: str = "bart-l"
+    ds,
+    tokenizer,
+    max_len: int,
+    max_examples: int | None = None,
+    target_format: str = "bart-l",
+    input_format: str = "bart-l",
 ):
-    """Add ``input_ids`` and ``labels`` (target in ``target_format`` + [EOS]); drop rows longer
-    than ``max_len`` (model-format tokens)."""
+    """Add ``input_ids`` (the field list in ``input_format``) and ``labels`` (target in
+    ``target_format`` + [EOS]); drop rows longer than ``max_len`` (model-format tokens)."""
     if max_examples is not None and len(ds) > max_examples:
         ds = ds.select(range(max_examples))
 
     def enc(batch: dict[str, list]) -> dict[str, list]:
         return {
-            "input_ids": [encode_input(tokenizer, s) for s in batch["input"]],
+            "input_ids": [encode_input(tokenizer, s, input_format) for s in batch["input"]],
             "labels": [
                 encode_target(tokenizer, model_target(i, t, target_format))
                 for i, t in zip(batch["input"], batch["target"])
@@ -293,7 +305,7 @@ def evaluate_loss(
 RUN_FIELDS = (
     "data", "size", "steps", "batch_size", "grad_accum", "lr", "min_lr_ratio", "warmup",
     "weight_decay", "clip", "seed", "max_target_len", "max_examples", "model_overrides",
-    "target_format", "init_from",
+    "target_format", "input_format", "init_from",
 )  # fmt: skip
 """Configuration fields that define the run: a checkpoint resumes only with the same values."""
 
@@ -324,6 +336,16 @@ def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:
         )
 
 
+def _format_mismatch(model: Any, cfg: TrainConfig) -> list[tuple[str, str]]:
+    """``(what, the model's value)`` for each of the target and input formats in which a
+    loaded model differs from ``cfg``."""
+    pairs = (
+        ("target format", target_format_of(model.config), cfg.target_format),
+        ("input format", input_format_of(model.config), cfg.input_format),
+    )
+    return [(what, has) for what, has, want in pairs if has != want]
+
+
 def train(
     cfg: TrainConfig,
     *,
@@ -343,6 +365,7 @@ def train(
 
     check_size(cfg.size)
     check_format(cfg.target_format)
+    check_input_format(cfg.input_format)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if cfg.device not in (None, "cpu", "cuda"):
@@ -367,11 +390,8 @@ def train(
         check_resumable(state.get("config", {}), cfg)
         tokenizer = load_tokenizer(ckpt, fix=fix)
         model = read_model(ckpt, fix)
-        if target_format_of(model.config) != cfg.target_format:
-            raise LagnbError(
-                f"{ckpt} holds a model with target format {target_format_of(model.config)!r}, "
-                f"not {cfg.target_format!r}; {fix}"
-            )
+        for what, has in _format_mismatch(model, cfg):
+            raise LagnbError(f"{ckpt} holds a model with {what} {has!r}; {fix}")
     elif cfg.init_from:  # fine-tune: another model's weights, a fresh optimizer and schedule
         state = {"step": 0, "history": [], "tokens": 0, "elapsed": 0.0}
         source = Path(cfg.init_from)
@@ -380,25 +400,24 @@ def train(
             raise LagnbError(f"--init-from {source}: no such folder; {fix}")
         tokenizer = load_tokenizer(source, fix=fix)
         model = read_model(source, fix)
-        if target_format_of(model.config) != cfg.target_format:
-            raise LagnbError(
-                f"{source} writes target format {target_format_of(model.config)!r}; "
-                f"pass --target-format {target_format_of(model.config)} to continue training it"
-            )
+        for what, has in _format_mismatch(model, cfg):
+            option = "--" + what.replace(" ", "-")
+            raise LagnbError(f"{source} has {what} {has!r}; pass {option} {has} to train it on")
     else:
         state = {"step": 0, "history": [], "tokens": 0, "elapsed": 0.0}
         tokenizer = build_tokenizer()
         model = build_model(cfg.size, tokenizer, seed=cfg.seed, **cfg.model_overrides)
         set_target_format(model, cfg.target_format)
+        set_input_format(model, cfg.input_format)
     state["config"] = asdict(cfg)
     positions = model.config.max_position_embeddings
     max_len = min(positions, cfg.max_target_len + 1) if cfg.max_target_len else positions
 
-    fmt = cfg.target_format
+    fmt, ifmt = cfg.target_format, cfg.input_format
     train_ds = tokenize_split(
-        load_split(cfg.data, "train"), tokenizer, max_len, cfg.max_examples, fmt
+        load_split(cfg.data, "train"), tokenizer, max_len, cfg.max_examples, fmt, ifmt
     )
-    valid_ds = tokenize_split(load_split(cfg.data, "valid"), tokenizer, max_len, target_format=fmt)
+    valid_ds = tokenize_split(load_split(cfg.data, "valid"), tokenizer, max_len, None, fmt, ifmt)
     if len(train_ds) == 0:
         raise LagnbError(f"no training examples of length ≤ {max_len} in {cfg.data}")
     micro = MicroBatches(train_ds, cfg.batch_size, cfg.seed, tokenizer.pad_token_id)
