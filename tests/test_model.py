@@ -22,7 +22,7 @@ from lagnb.ml.model import (
 from lagnb.ml.tokenizer import build_tokenizer, decode, encode_input
 from lagnb.physics.check import check_term
 from lagnb.physics.grammar import Grammar
-from lagnb.physics.tokens import VOCABULARY, split_terms
+from lagnb.physics.tokens import FIELD_REFS, VOCABULARY, split_terms
 
 HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 
@@ -33,16 +33,20 @@ def tok():
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory, tok):
+def bundle_dir(tmp_path_factory):
+    """An untrained tiny model over the 57-token vocabulary of the BART-L and compact-target
+    formats (the junk it writes, which the CLI tests below rely on, depends on its shape)."""
     path = tmp_path_factory.mktemp("bundle") / "model"
-    model = build_model("tiny", tok, seed=0, **TINY)
-    save_bundle(path, model, tok)
+    tok57 = build_tokenizer(VOCABULARY + FIELD_REFS)
+    model = build_model("tiny", tok57, seed=0, **TINY)
+    save_bundle(path, model, tok57)
     return path
 
 
 def test_large_size_is_the_paper_shape(tok):
-    # the paper's vocabulary is BART-L's 41 tokens; lagnb's adds the 16 field references
-    assert bart_config("large", tok).vocab_size == 41 + 16
+    # the paper's vocabulary is BART-L's 41 tokens; lagnb's adds the 16 field references and
+    # the 38 words of the compact input format
+    assert bart_config("large", tok).vocab_size == 41 + 16 + 38
     cfg = bart_config("large", build_tokenizer(VOCABULARY))
     assert (cfg.encoder_layers, cfg.decoder_layers, cfg.d_model) == (12, 12, 1024)
     assert (cfg.encoder_attention_heads, cfg.encoder_ffn_dim) == (16, 4096)
@@ -100,7 +104,7 @@ def test_tiny_size_and_seed(tok):
 
 def test_save_load_round_trip(bundle_dir, tok):
     b = load_bundle(bundle_dir)
-    again = build_model("tiny", tok, seed=0, **TINY)
+    again = build_model("tiny", b.tokenizer, seed=0, **TINY)
     for (n, x), (_, y) in zip(b.model.state_dict().items(), again.state_dict().items()):
         assert torch.equal(x, y), n
     assert not b.model.training
