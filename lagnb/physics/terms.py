@@ -22,13 +22,16 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
 from lagnb.physics.contractions import Atom
 from lagnb.physics.fields import Field, check_names, default_names, fields_tokens
 
-KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass")
-"""Term kinds in BART-L order: interactions, kinetic, gauge kinetic, masses."""
+KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass", "kinetic_mixing")
+"""Term kinds in BART-L order: interactions, kinetic, gauge kinetic, masses; then kinetic
+mixing of two gauged U(1)s, which BART-L has no example of (it comes after the gauge kinetic
+terms in a Lagrangian)."""
 
 GAUGE_FIELDS = {"SU3": "G", "SU2": "W", "U1": "B"}
 
@@ -68,8 +71,18 @@ Factor = FieldFactor | Derivative | SigmaBar | Commutator
 
 
 def charged_groups(f: Field) -> list[str]:
-    """The gauge groups under which ``f`` is charged (its covariant derivative's content)."""
-    return [g for g, on in (("SU3", f.su3 != 1), ("SU2", f.su2 != 1), ("U1", f.y != 0)) if on]
+    """The gauge groups under which ``f`` is charged (its covariant derivative's content):
+    SU3, SU2, U1 (hypercharge), then each gauged U(1)′ as ``U1:<name>``."""
+    out = [g for g, on in (("SU3", f.su3 != 1), ("SU2", f.su2 != 1), ("U1", f.y != 0)) if on]
+    return out + [s.group for s, _ in f.charges if s.is_gauged]
+
+
+def gauge_symbol(group: str, latex: bool = True) -> str:
+    """The gauge boson of a group: G, W, B, and X_name for a gauged U(1)′ ``U1:name``."""
+    if group in GAUGE_FIELDS:
+        return GAUGE_FIELDS[group]
+    name = group.partition(":")[2]
+    return rf"X_{{\mathrm{{{name}}}}}" if latex else f"X[{name}]"
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,9 @@ class Term:
     """One term of a Lagrangian.
 
     ``kind`` is one of :data:`KINDS`; ``hermitian`` False means the term stands for O + h.c.
+    ``prefactor`` is a conventional numerical factor (½ in the kinetic and mass terms of a real
+    scalar and in the kinetic mixing −(ε/2) B_μν X^μν), written in LaTeX and text but not in
+    the tokens.
     """
 
     kind: str
@@ -85,6 +101,7 @@ class Term:
     hermitian: bool = True
     sign: str = "+"
     imaginary: bool = False
+    prefactor: Fraction = Fraction(1)
 
     # -- structure ----------------------------------------------------------------------------
     @property
@@ -100,15 +117,22 @@ class Term:
     def derivatives(self) -> int:
         return sum(isinstance(f, Derivative | Commutator) for f in self.factors)
 
-    def conjugate(self) -> Term:
-        """O† with each field conjugated and every index kind flipped (same factor order)."""
+    def conjugate(self, fields: Sequence[Field] | None = None) -> Term:
+        """O† with each field conjugated and every index kind flipped (same factor order).
+
+        With ``fields``, a real scalar stays itself (its flipped SU(2) indices are raised with
+        ε, see :class:`~lagnb.physics.contractions.Slot`)."""
         factors = tuple(
-            FieldFactor(f.field, not f.conjugate) if isinstance(f, FieldFactor) else f
+            FieldFactor(
+                f.field, f.conjugate if fields and fields[f.field].real else not f.conjugate
+            )
+            if isinstance(f, FieldFactor)
+            else f
             for f in self.factors
         )
         ident = list(range(len(self.factors)))
         atoms = tuple(a.moved(ident, flip=True) for a in self.contractions)
-        return Term(self.kind, factors, atoms, self.hermitian, self.sign, self.imaginary)
+        return replace(self, factors=factors, contractions=atoms)
 
     # -- tokens -------------------------------------------------------------------------------
     def tokens(self, fields: Sequence[Field]) -> str:
@@ -132,8 +156,10 @@ class Term:
 
     # -- LaTeX --------------------------------------------------------------------------------
     def latex(self, fields: Sequence[Field], names: Sequence[str] | None = None) -> str:
-        """The operator in LaTeX with explicit gauge indices (i, j, … SU(3); a, b, … SU(2))."""
-        return _term_latex(self, fields, list(names or default_names(fields)))
+        """The operator in LaTeX with explicit gauge indices (i, j, … SU(3); a, b, … SU(2)),
+        after its numerical prefactor if any (``\frac{1}{2}``)."""
+        body = _term_latex(self, fields, list(names or default_names(fields)))
+        return prefactor_latex(self) + body
 
     def text(self, fields: Sequence[Field], names: Sequence[str] | None = None) -> str:
         """The operator in Unicode, for a terminal: ``(H†H)²``, ``(D_μ H)† (D^μ H)``.
@@ -143,10 +169,10 @@ class Term:
         ``names`` are display names (LaTeX allowed), by default the fields' own or φ_k/ψ_k.
         """
         shown = [unicode_name(n) for n in (names or default_names(fields))]
-        return _term_text(self, fields, shown)
+        return prefactor_text(self) + _term_text(self, fields, shown)
 
     def to_json(self, fields: Sequence[Field], names: Sequence[str] | None = None) -> dict:
-        return {
+        out = {
             "kind": self.kind,
             "fields": [{"field": f.field, "conjugate": f.conjugate} for f in self.field_factors],
             "derivatives": self.derivatives,
@@ -154,6 +180,9 @@ class Term:
             "tokens": self.tokens(fields),
             "latex": self.latex(fields, names),
         }
+        if self.prefactor != 1:
+            out["prefactor"] = str(self.prefactor)
+        return out
 
 
 # -- index labels ------------------------------------------------------------------------------
@@ -223,10 +252,17 @@ def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
         groups = {f.group for f in halves}
         if len(halves) == len(term.factors) == 4 and len(groups) == 1:
             g = groups.pop()
-            sym, a = GAUGE_FIELDS[g], "" if g == "U1" else "A"
+            sym, a = gauge_symbol(g), "A" if g in ("SU3", "SU2") else ""
             head = "-" if term.sign == "-" else ""
-            lower = rf"{sym}^{{{a}}}_{{\mu\nu}}" if a else rf"{sym}_{{\mu\nu}}"
-            return rf"{head}\frac{{1}}{{4}} {lower} {sym}^{{{a}\mu\nu}}"
+            lower = rf"{sym}^{{{a}}}_{{\mu\nu}}" if a else rf"{{{sym}}}_{{\mu\nu}}"
+            upper = rf"{sym}^{{{a}\mu\nu}}" if a else rf"{{{sym}}}^{{\mu\nu}}"
+            if g in GAUGE_FIELDS:
+                lower = rf"{sym}^{{{a}}}_{{\mu\nu}}" if a else rf"{sym}_{{\mu\nu}}"
+                upper = rf"{sym}^{{{a}\mu\nu}}"
+            return rf"{head}\frac{{1}}{{4}} {lower} {upper}"
+        if len(halves) == len(term.factors) == 4 and len(groups) == 2:  # kinetic mixing
+            g1, g2 = halves[0].group, halves[2].group
+            return rf"{{{gauge_symbol(g1)}}}_{{\mu\nu}} {{{gauge_symbol(g2)}}}^{{\mu\nu}}"
         # not a field strength squared (e.g. a model's malformed output): show the pieces
         return " ".join(
             rf"[D^{{{f.group}}}]_{{{f.part}}}"
@@ -399,9 +435,12 @@ def _term_text(term: Term, fields: Sequence[Field], names: Sequence[str]) -> str
         groups = {f.group for f in halves}
         if len(halves) == len(term.factors) == 4 and len(groups) == 1:
             g = groups.pop()
-            sym = GAUGE_FIELDS[g] + ("" if g == "U1" else "ᴬ")
+            sym = gauge_symbol(g, latex=False) + ("ᴬ" if g in ("SU3", "SU2") else "")
             head = "−" if term.sign == "-" else ""
             return f"{head}¼ {sym}_μν {sym}^μν"
+        if len(halves) == len(term.factors) == 4 and len(groups) == 2:  # kinetic mixing
+            g1, g2 = (gauge_symbol(h.group, latex=False) for h in (halves[0], halves[2]))
+            return f"{g1}_μν {g2}^μν"
         return " ".join(
             f"[D({f.group})]_{f.part}"
             if isinstance(f, Commutator)
@@ -450,6 +489,18 @@ def _term_text(term: Term, fields: Sequence[Field], names: Sequence[str]) -> str
                 parts.append(sym)
         body = " ".join(parts)
     return ("i " if term.imaginary else "") + body
+
+
+def prefactor_latex(term: Term) -> str:
+    """The term's numerical prefactor in LaTeX followed by a space (empty for 1)."""
+    p = term.prefactor
+    return "" if p == 1 else rf"\frac{{{p.numerator}}}{{{p.denominator}}} "
+
+
+def prefactor_text(term: Term) -> str:
+    """The term's numerical prefactor in Unicode followed by a space (empty for 1)."""
+    p = term.prefactor
+    return "" if p == 1 else {Fraction(1, 2): "½ "}.get(p, f"({p}) ")
 
 
 def _bilinear_text(
@@ -508,8 +559,22 @@ def _bilinear_text(
     return " ".join(text + _power(n) for text, n, _ in shown)
 
 
-_COUPLING_LATEX = {"yukawa": "y", "trilinear": r"\mu", "quartic": r"\lambda", "m2": "m^2", "M": "M"}
-_COUPLING_TEXT = {"yukawa": "y", "trilinear": "μ", "quartic": "λ", "m2": "m", "M": "M"}
+_COUPLING_LATEX = {
+    "yukawa": "y",
+    "trilinear": r"\mu",
+    "quartic": r"\lambda",
+    "m2": "m^2",
+    "M": "M",
+    "kinetic_mixing": r"\epsilon",
+}
+_COUPLING_TEXT = {
+    "yukawa": "y",
+    "trilinear": "μ",
+    "quartic": "λ",
+    "m2": "m",
+    "M": "M",
+    "kinetic_mixing": "ε",
+}
 
 
 def _coupling_numbers(terms: Sequence[Term]) -> list[tuple[str, int] | None]:
@@ -565,7 +630,7 @@ class Lagrangian:
         for t in self.terms:
             out.append(t.tokens(self.fields))
             if hc and not t.hermitian:
-                out.append(t.conjugate().tokens(self.fields))
+                out.append(t.conjugate(self.fields).tokens(self.fields))
         return out
 
     def tokens(self, hc: bool = True) -> str:
@@ -585,11 +650,13 @@ class Lagrangian:
         names = self.names
         lines = []
         for t, c in zip(self.terms, _coupling_numbers(self.terms)):
-            body = t.latex(self.fields, names)
+            body = _term_latex(t, self.fields, names)
             if c is None:
+                body = prefactor_latex(t) + body
                 lines.append(body if body.startswith("-") else f"{t.sign} {body}")
                 continue
             coupling = rf"{_COUPLING_LATEX[c[0]]}_{{{c[1]}}}\, " if couplings else ""
+            coupling = prefactor_latex(t) + coupling
             if not t.hermitian:
                 lines.append(f"{t.sign} \\left( {coupling}{body} + \\text{{h.c.}} \\right)")
             else:
@@ -658,6 +725,7 @@ class Lagrangian:
             body = _term_text(t, self.fields, shown)
             if c is None:
                 coupling = ""
+                body = prefactor_text(t) + body
                 term = body if body.startswith("−") or t.sign == "+" else f"−{body}"
             else:
                 key, number = c
@@ -665,7 +733,7 @@ class Lagrangian:
                 sym += "²" if key == "m2" else ""
                 coupling = f"{sym} ∈ {'ℝ' if t.hermitian else 'ℂ'}"
                 sign = "−" if t.sign == "-" else ""
-                term = f"{sign}{sym} {body}" + ("" if t.hermitian else " + h.c.")
+                term = f"{sign}{prefactor_text(t)}{sym} {body}" + ("" if t.hermitian else " + h.c.")
             rows.append((str(k), t.kind, coupling, term))
         widths = [max(_width(r[i]) for r in rows) for i in range(3)]
         out.append("")
