@@ -390,6 +390,16 @@ def invariant_basis(
         if len(_rank_basis(trial)) == len(basis) + 2:
             out.append(Invariant(products[i], False))
             basis += [vecs[i], conj_vecs[i]]
+    for i in range(len(products)):
+        # O† = e^{iθ} O + (hermitian terms above): one real direction (e.g. H†[A, B]H of two
+        # real triplets, whose products pair up); O takes a real coupling up to that phase
+        if len(basis) >= full_rank:
+            break
+        if i not in chosen and len(_rank_basis(np.array([*basis, vecs[i]]))) > len(basis):
+            trial = np.array([*basis, vecs[i], conj_vecs[i]])
+            if len(_rank_basis(trial)) == len(basis) + 1:
+                out.append(Invariant(products[i], True))
+                basis.append(vecs[i])
     if len(basis) < full_rank:
         raise RuntimeError(f"could not find a hermitian basis for {slots}")  # pragma: no cover
     return tuple(out)
