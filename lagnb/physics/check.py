@@ -12,12 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
+from itertools import permutations
 
 import numpy as np
 
 from lagnb.errors import LagnbError
 from lagnb.physics.contractions import Atom, Evaluator, _rank_basis
 from lagnb.physics.engine import (
+    Monomial,
     as_fields,
     extra_symmetries,
     is_left_spinor,
@@ -282,8 +284,10 @@ def _engine_lagrangian(fields: tuple[Field, ...]):
 def _basis_comparison(fields: tuple[Field, ...], term: Term) -> tuple[bool, bool, int | None, bool]:
     """(nonzero, in_basis, match, match_conjugate) for a derivative-free, gauge-valid term."""
     mono, atoms = sorted_form(term)
-    slots, _ = monomial_slots(fields, mono)
-    ev = Evaluator(slots, 2 * len(mono) + 24, seed=7)
+    # copies of a field with several generations are different flavours: distinct objects
+    slots, _ = monomial_slots(fields, mono, distinct_copies=True)
+    copies = _copy_permutations(fields, mono)
+    ev = Evaluator(slots, 2 * len(mono) + 24 * len(copies), seed=7)
     v = ev(atoms)
     if np.abs(v).max(initial=0.0) < 1e-10:
         return False, False, None, False
@@ -295,7 +299,10 @@ def _basis_comparison(fields: tuple[Field, ...], term: Term) -> tuple[bool, bool
         for conj in (False, True) if not t.hermitian else (False,):
             tt = t.conjugate(fields) if conj else t
             if tt.monomial == mono:
-                candidates.append((idx, conj, ev(sorted_form(tt)[1])))
+                form = sorted_form(tt)[1]
+                for mapping in copies:  # the engine lists one flavour ordering of each
+                    moved = tuple(sorted(a.moved(mapping) for a in form))
+                    candidates.append((idx, conj, ev(moved)))
     if not candidates:
         return True, False, None, False
     basis = np.array([c[2] for c in candidates])
@@ -304,6 +311,25 @@ def _basis_comparison(fields: tuple[Field, ...], term: Term) -> tuple[bool, bool
         if len(_rank_basis(np.vstack([w, v]))) == 1:
             return True, True, idx, conj
     return True, in_basis, None, False
+
+
+def _copy_permutations(fields: tuple[Field, ...], mono: Monomial) -> list[list[int]]:
+    """Position maps permuting the copies of each flavoured object of a sorted monomial
+    (the identity alone when no field with several generations repeats)."""
+    maps = [list(range(len(mono)))]
+    for obj in dict.fromkeys(mono):
+        pos = [k for k, o in enumerate(mono) if o == obj]
+        if fields[obj[0]].generations == 1 or len(pos) < 2:
+            continue
+        new = []
+        for m in maps:
+            for perm in permutations(pos):
+                m2 = list(m)
+                for a, b in zip(pos, perm):
+                    m2[a] = m[b]
+                new.append(m2)
+        maps = new
+    return maps
 
 
 def _kinetic_match(fields: tuple[Field, ...], term: Term) -> tuple[bool, int | None]:

@@ -34,6 +34,7 @@ from itertools import combinations, combinations_with_replacement
 from lagnb.errors import FieldError
 from lagnb.physics.contractions import Atom, Slot, invariant_basis
 from lagnb.physics.fields import Field, parse_fields
+from lagnb.physics.flavour import Flavour, flavoured_basis, schur_dimension
 from lagnb.physics.groups import su2_slots, su3_conjugate, su3_slots
 from lagnb.physics.symmetries import Symmetry
 from lagnb.physics.terms import Commutator, Derivative, FieldFactor, Lagrangian, SigmaBar, Term
@@ -130,9 +131,20 @@ def conjugate_monomial(mono: Monomial, fields: Sequence[Field] | None = None) ->
 
 
 def monomial_slots(
-    fields: Sequence[Field], mono: Monomial
+    fields: Sequence[Field], mono: Monomial, distinct_copies: bool = False
 ) -> tuple[tuple[Slot, ...], tuple[tuple[int, int], ...]]:
-    """The contraction code's view of a (sorted) monomial and its conjugate pairs."""
+    """The contraction code's view of a (sorted) monomial and its conjugate pairs.
+
+    With ``distinct_copies`` the copies of a field with several generations are distinct
+    objects (different flavours), as the checker needs; the pairs are then left out."""
+    if distinct_copies and any(fields[i].generations > 1 for i, _ in mono):
+        slots = []
+        for k, obj in enumerate(mono):
+            f = fields[obj[0]]
+            su3, su2, _ = object_rep(f, obj[1])
+            first = mono.index(obj)
+            slots.append(Slot(su3, su2, obj[1], k if f.generations > 1 else first, f.real))
+        return tuple(slots), ()
     cls: dict[Obj, int] = {}
     slots = []
     for obj in mono:
@@ -149,10 +161,10 @@ def monomial_slots(
 
 
 def monomial_terms(fields: Sequence[Field], mono: Monomial, kind: str, sign: str) -> list[Term]:
-    """All independent terms of one monomial (sorted objects = factor order)."""
+    """All independent terms of one monomial (sorted objects = factor order), each with its
+    flavour structure when a field has several generations."""
     if not allowed(fields, mono):
         return []
-    slots, pairs = monomial_slots(fields, mono)
     self_conjugate = conjugate_monomial(mono, fields) == mono
     fermions = [k for k, (i, _) in enumerate(mono) if fields[i].is_fermion]
     lorentz = (Atom("LORENTZ", tuple((k, "") for k in fermions)),) if fermions else ()
@@ -160,8 +172,22 @@ def monomial_terms(fields: Sequence[Field], mono: Monomial, kind: str, sign: str
     # ½ m² S² for a real scalar S, as for a Majorana-type mass of a real field
     half = kind == "mass" and len(mono) == 2 and mono[0] == mono[1] and fields[mono[0][0]].real
     prefactor = Fraction(1, 2) if half else Fraction(1)
+    gens = tuple(fields[i].generations for i, _ in mono)
+    repeated = [
+        o
+        for o in dict.fromkeys(mono)
+        if fields[o[0]].generations > 1 and mono.count(o) > 1  # type: ignore[arg-type]
+    ]
+    if repeated:
+        return _flavoured_terms(fields, mono, repeated, self_conjugate, kind, sign, prefactor)
+    slots, pairs = monomial_slots(fields, mono)
+    flavoured = max(gens) > 1
     out = []
     for inv in invariant_basis(slots, pairs if self_conjugate else ()):
+        flavour = None
+        if flavoured:
+            n = math.prod(gens)
+            flavour = Flavour(gens, (), n, n if inv.hermitian else 2 * n)
         out.append(
             Term(
                 kind,
@@ -170,6 +196,67 @@ def monomial_terms(fields: Sequence[Field], mono: Monomial, kind: str, sign: str
                 hermitian=inv.hermitian,
                 sign=sign,
                 prefactor=prefactor,
+                flavour=flavour,
+            )
+        )
+    return out
+
+
+def _flavoured_terms(
+    fields: Sequence[Field],
+    mono: Monomial,
+    repeated: list[Obj],
+    self_conjugate: bool,
+    kind: str,
+    sign: str,
+    prefactor: Fraction,
+) -> list[Term]:
+    """The terms of a monomial in which a field with several generations appears more than
+    once: the copies are distinct objects and the coupling takes the permutation symmetry of
+    each contraction (:mod:`lagnb.physics.flavour`)."""
+    copy: dict[Obj, int] = {}
+    keys = []
+    for obj in mono:
+        k = copy.get(obj, 0)
+        copy[obj] = k + 1
+        keys.append((obj, k if obj in repeated else 0))
+    cls: dict[tuple[Obj, int], int] = {}
+    slots = []
+    for key in keys:
+        cls.setdefault(key, len(cls))
+        f = fields[key[0][0]]
+        su3, su2, _ = object_rep(f, key[0][1])
+        slots.append(Slot(su3, su2, key[0][1], cls[key], f.real))
+    pairs: tuple[tuple[int, int], ...] = ()
+    if self_conjugate:
+        pairs = tuple(
+            (c, cls[(conjugate_object(fields, obj), k)])
+            for (obj, k), c in cls.items()
+            if not obj[1] or fields[obj[0]].real
+        )
+    groups = tuple(tuple(p for p, o in enumerate(mono) if o == obj) for obj in repeated)
+    group_gens = tuple(fields[obj[0]].generations for obj in repeated)
+    gens = tuple(fields[i].generations for i, _ in mono)
+    in_groups = {p for g in groups for p in g}
+    single = math.prod(n for p, n in enumerate(gens) if p not in in_groups)
+    fermions = [k for k, (i, _) in enumerate(mono) if fields[i].is_fermion]
+    lorentz = (Atom("LORENTZ", tuple((k, "") for k in fermions)),) if fermions else ()
+    factors = tuple(FieldFactor(i, c) for i, c in mono)
+    out = []
+    for fi in flavoured_basis(tuple(slots), pairs, groups, group_gens):
+        n = single * fi.copies
+        n *= math.prod(schur_dimension(p, g) for p, g in zip(fi.sector, group_gens))
+        herm = fi.invariant.hermitian
+        flavour = Flavour(gens, tuple(zip(groups, fi.sector)), n, n if herm else 2 * n)
+        out.append(
+            Term(
+                kind,
+                factors,
+                lorentz + fi.invariant.atoms,
+                hermitian=herm,
+                sign=sign,
+                prefactor=prefactor,
+                flavour=flavour,
             )
         )
     return out

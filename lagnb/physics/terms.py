@@ -27,6 +27,7 @@ from typing import Any
 
 from lagnb.physics.contractions import Atom
 from lagnb.physics.fields import Field, check_names, default_names, fields_tokens
+from lagnb.physics.flavour import Flavour
 
 KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass", "kinetic_mixing")
 """Term kinds in BART-L order: interactions, kinetic, gauge kinetic, masses; then kinetic
@@ -92,7 +93,8 @@ class Term:
     ``kind`` is one of :data:`KINDS`; ``hermitian`` False means the term stands for O + h.c.
     ``prefactor`` is a conventional numerical factor (½ in the kinetic and mass terms of a real
     scalar and in the kinetic mixing −(ε/2) B_μν X^μν), written in LaTeX and text but not in
-    the tokens.
+    the tokens.  ``flavour`` is the coupling's flavour structure when a field of the term has
+    several generations (None otherwise; see :class:`~lagnb.physics.flavour.Flavour`).
     """
 
     kind: str
@@ -102,6 +104,7 @@ class Term:
     sign: str = "+"
     imaginary: bool = False
     prefactor: Fraction = Fraction(1)
+    flavour: Flavour | None = None
 
     # -- structure ----------------------------------------------------------------------------
     @property
@@ -182,6 +185,15 @@ class Term:
         }
         if self.prefactor != 1:
             out["prefactor"] = str(self.prefactor)
+        if self.flavour is not None:
+            out["flavour"] = {
+                "generations": list(self.flavour.generations),
+                "symmetry": [
+                    {"factors": list(pos), "young": list(p)} for pos, p in self.flavour.symmetry
+                ],
+                "components": self.flavour.components,
+                "real_parameters": self.flavour.parameters,
+            }
         return out
 
 
@@ -273,6 +285,7 @@ def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
             for f in term.factors
         )
     idx, eps_labels = _index_labels(term, _LATEX_LETTERS, "'")
+    flavour = _flavour_letters(term, _LATEX_FLAVOUR)
     eps = [
         rf"\epsilon{'_' if kind == 'u' else '^'}{{{''.join(labels)}}}"
         for labels, kind in eps_labels
@@ -288,7 +301,10 @@ def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
             parts.append(r"\bar{\sigma}^{\mu}")
             continue
         assert isinstance(f, FieldFactor)
-        sym = _with_indices(_latex_dagger(names[f.field], f.conjugate), idx.get(k, []))
+        base = names[f.field]
+        if k in flavour:
+            base = f"{{{base}}}_{{{flavour[k]}}}"
+        sym = _with_indices(_latex_dagger(base, f.conjugate), idx.get(k, []))
         if derivative_next:
             # (D_μ φ)† (D^μ φ): the second derivative of a term carries the upper index
             updown = "^" if n_derivatives else "_"
@@ -424,11 +440,35 @@ def _bilinear_pairing(term: Term) -> dict[int, int] | None:
     return partner
 
 
+_TEXT_FLAVOUR = "ₐₑₕₒ"
+"""Flavour index labels in the text form (Unicode has few subscript letters)."""
+_LATEX_FLAVOUR = "IJKL"
+"""Flavour index labels in LaTeX: capitals, apart from the gauge indices."""
+
+
+def _flavour_letters(term: Term, letters: str) -> dict[int, str]:
+    """Factor position → its flavour index label, for the factors with several generations."""
+    if term.flavour is None:
+        return {}
+    flavoured = [k for k, n in enumerate(term.flavour.generations) if n > 1]
+    return {k: letters[j] for j, k in enumerate(flavoured)}
+
+
+def flavour_indices(term: Term, latex: bool = True) -> str:
+    """The coupling's flavour indices in factor order (``IJ``), empty without flavour."""
+    letters = _flavour_letters(term, _LATEX_FLAVOUR if latex else _TEXT_FLAVOUR)
+    return "".join(letters[k] for k in sorted(letters))
+
+
 def _term_text(term: Term, fields: Sequence[Field], names: Sequence[str]) -> str:
     """The operator in Unicode; ``names`` are already Unicode."""
 
-    def name(f: FieldFactor) -> str:
-        return names[f.field] + ("†" if f.conjugate else "")
+    letters = _flavour_letters(term, _TEXT_FLAVOUR)
+
+    def name(k: int) -> str:
+        f = term.factors[k]
+        assert isinstance(f, FieldFactor)
+        return names[f.field] + letters.get(k, "") + ("†" if f.conjugate else "")
 
     halves = [f for f in term.factors if isinstance(f, Commutator)]
     if halves:
@@ -444,10 +484,10 @@ def _term_text(term: Term, fields: Sequence[Field], names: Sequence[str]) -> str
         return " ".join(
             f"[D({f.group})]_{f.part}"
             if isinstance(f, Commutator)
-            else name(f)
+            else name(k)
             if isinstance(f, FieldFactor)
             else "?"
-            for f in term.factors
+            for k, f in enumerate(term.factors)
         )
     pairing = _bilinear_pairing(term)
     with_lorentz = any(isinstance(f, Derivative | SigmaBar) for f in term.factors)
@@ -478,11 +518,11 @@ def _term_text(term: Term, fields: Sequence[Field], names: Sequence[str]) -> str
                     n_derivatives += 1
                     derivative_next = False
                     if labels:
-                        sym = f"(D{mu} {name(f)}{up}{down})"
+                        sym = f"(D{mu} {name(k)}{up}{down})"
                     else:
                         sym = f"(D{mu} {names[f.field]})" + ("†" if f.conjugate else "")
                 else:
-                    sym = name(f)
+                    sym = name(k)
                     if labels and not f.conjugate and sym[-1:] in _SCRIPT_GLYPHS:
                         sym = f"({sym})"  # S₁ with index i: (S₁)ᵢ, not S₁ᵢ
                     sym += up + down
@@ -507,7 +547,7 @@ def _bilinear_text(
     term: Term,
     fields: Sequence[Field],
     pairing: dict[int, int],
-    name: Callable[[FieldFactor], str],
+    name: Callable[[int], str],
 ) -> str:
     """A product of bilinears and SU(3)×SU(2) singlets: ``(H†H)²``, ``(H†L) e†``, ``(S†S) S``."""
     items: list[tuple[str, bool, bool]] = []  # (text, is a bilinear, only scalars)
@@ -537,12 +577,12 @@ def _bilinear_text(
         q = pairing.get(k)
         if q is None:
             done.add(k)
-            items.append((name(f), False, fields[f.field].is_scalar))
+            items.append((name(k), False, fields[f.field].is_scalar))
             continue
         g = term.factors[q]
         assert isinstance(g, FieldFactor)
         done |= {k, q}
-        first, second = (g, f) if g.conjugate and not f.conjugate else (f, g)
+        first, second = (q, k) if g.conjugate and not f.conjugate else (k, q)
         scalars = fields[f.field].is_scalar and fields[g.field].is_scalar
         items.append((name(first) + name(second), True, scalars))
     if len(items) == 1:
@@ -655,7 +695,9 @@ class Lagrangian:
                 body = prefactor_latex(t) + body
                 lines.append(body if body.startswith("-") else f"{t.sign} {body}")
                 continue
-            coupling = rf"{_COUPLING_LATEX[c[0]]}_{{{c[1]}}}\, " if couplings else ""
+            fl = flavour_indices(t)
+            sub = f"{c[1]}" + (rf"\,{fl}" if fl else "")
+            coupling = rf"{_COUPLING_LATEX[c[0]]}_{{{sub}}}\, " if couplings else ""
             coupling = prefactor_latex(t) + coupling
             if not t.hermitian:
                 lines.append(f"{t.sign} \\left( {coupling}{body} + \\text{{h.c.}} \\right)")
@@ -730,8 +772,11 @@ class Lagrangian:
             else:
                 key, number = c
                 sym = _COUPLING_TEXT[key] + _script([str(number)], _SUBSCRIPT)
+                sym += flavour_indices(t, latex=False)
                 sym += "²" if key == "m2" else ""
                 coupling = f"{sym} ∈ {'ℝ' if t.hermitian else 'ℂ'}"
+                if t.flavour is not None:
+                    coupling += f" ({t.flavour.describe()})"
                 sign = "−" if t.sign == "-" else ""
                 term = f"{sign}{prefactor_text(t)}{sym} {body}" + ("" if t.hermitian else " + h.c.")
             rows.append((str(k), t.kind, coupling, term))
