@@ -53,6 +53,11 @@ def as_fields(fields: str | Iterable[Field]) -> tuple[Field, ...]:
             raise FieldError(f"field {i + 1}: expected a lagnb.Field, got {type(f).__name__}")
     if not out:
         raise FieldError("the field list is empty")
+    syms = extra_symmetries(out)
+    names = [s.name for s in syms]
+    for s in syms:
+        if names.count(s.name) > 1:
+            raise FieldError(f"two different symmetries are named {s.name!r}")
     return out
 
 

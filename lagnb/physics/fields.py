@@ -349,6 +349,16 @@ class Field:
             out.append("DAGGER")
         return out
 
+    def extension_tokens(self) -> list[str]:
+        """The input tokens beyond BART-L: ``REAL``, ``GEN n``, ``CHARGE name q`` (empty for a
+        field BART-L can write)."""
+        out = ["REAL"] if self.real else []
+        if self.generations != 1:
+            out += ["GEN", *number_tokens(Fraction(self.generations))]
+        for s, q in self.charges:
+            out += ["CHARGE", s.name, *number_tokens(q)]
+        return out
+
     def describe(self) -> str:
         """Short human-readable quantum numbers, e.g. ``(3, 2, 1/3) L``."""
         su3 = f"{-self.su3}bar" if self.su3 < 0 else str(self.su3)
@@ -412,6 +422,11 @@ def check_names(fields: Sequence[Field], names: Sequence[str]) -> list[str]:
 
 # -- parsing the BART-L input string --------------------------------------------------------------
 _KEYWORDS = {"FIELD", "SPIN", "SU3", "SU2", "U1", "HEL", "[SOS]", "[EOS]", "DAGGER"}
+EXTENSION_TOKENS = ("SYMMETRY", "GAUGED", "GLOBAL", "Z", "REAL", "GEN", "CHARGE")
+"""Input tokens beyond BART-L (issue 12), never in a BART-L string: before the first field,
+``SYMMETRY <name> GAUGED|GLOBAL|Z <N>`` declares an extra symmetry; after a field's HEL (or
+its last BART-L token), ``REAL`` marks a real scalar, ``GEN <n>`` its generations and
+``CHARGE <name> <q>`` (repeatable) a charge under a declared symmetry."""
 
 
 def split_tokens(text: str) -> list[str]:
@@ -504,14 +519,21 @@ def _su3_bar(tok: str, where: str) -> Fraction | None:
 
 
 def parse_field_tokens(
-    toks: list[str], pos: int, index: int, allow_dagger: bool = False, what: str = "field"
+    toks: list[str],
+    pos: int,
+    index: int,
+    allow_dagger: bool = False,
+    what: str = "field",
+    symmetries: dict[str, Symmetry] | None = None,
 ) -> tuple[Field, bool, int]:
     """Parse one ``FIELD …`` block starting at ``toks[pos] == 'FIELD'``.
 
     Returns (field, conjugated, next position).  With ``allow_dagger`` a trailing ``DAGGER``
     marks a conjugated field written with conjugate quantum numbers (output grammar); the
     returned field is then the unconjugated one.  Errors name ``f"{what} {index + 1}"``
-    (``"object 2"`` inside a term).
+    (``"object 2"`` inside a term).  With ``symmetries`` (the declared extra symmetries by
+    name, input strings only) the extension tokens ``REAL``, ``GEN n`` and ``CHARGE name q``
+    may follow the BART-L ones (see :func:`parse_fields`).
     """
     where = f"{what} {index + 1}"
     if toks[pos] != "FIELD":
@@ -540,6 +562,9 @@ def parse_field_tokens(
         values[key] = value
     if "SPIN" not in values:
         raise TokenError(f"{where}: missing SPIN")
+    options: dict[str, object] = {}
+    if symmetries is not None:
+        pos = _read_extensions(toks, pos, where, symmetries, options)
     conj = False
     if allow_dagger and pos < len(toks) and toks[pos] == "DAGGER":
         conj, pos = True, pos + 1
@@ -555,6 +580,7 @@ def parse_field_tokens(
             su2=int(su2),
             y=values.get("U1", Fraction(0)),
             helicity=values.get("HEL"),
+            **options,  # type: ignore[arg-type]
         )
     except FieldError as exc:
         raise FieldError(f"{where}: {str(exc).removeprefix('field: ')}") from None
@@ -578,8 +604,11 @@ def parse_fields(text: str | Iterable[str]) -> tuple[Field, ...]:
         toks = toks[:-1]
     if not toks:
         raise TokenError("empty field list: expected 'FIELD SPIN …'")
+    symmetries: dict[str, Symmetry] = {}
+    pos = _read_declarations(toks, symmetries)
     fields: list[Field] = []
-    pos = 0
+    if pos == len(toks):
+        raise TokenError("no FIELD after the SYMMETRY declarations")
     while pos < len(toks):
         if toks[pos] != "FIELD":
             where = f"after field {len(fields)}" if fields else "at the start"
@@ -588,12 +617,74 @@ def parse_fields(text: str | Iterable[str]) -> tuple[Field, ...]:
                 "bar": " (write SU3 3bar as one word, or SU3 -3)",
             }.get(toks[pos], "")
             raise TokenError(f"stray token {toks[pos]!r} {where}{hint}; expected 'FIELD'")
-        f, _, pos = parse_field_tokens(toks, pos, len(fields))
+        f, _, pos = parse_field_tokens(toks, pos, len(fields), symmetries=symmetries)
         fields.append(f)
     return tuple(fields)
 
 
+def _read_declarations(toks: list[str], out: dict[str, Symmetry]) -> int:
+    """Read ``SYMMETRY name GAUGED|GLOBAL|Z n`` declarations at the start; return the position
+    after them."""
+    pos = 0
+    while pos < len(toks) and toks[pos] == "SYMMETRY":
+        where = f"declaration {len(out) + 1}"
+        if pos + 2 >= len(toks):
+            raise TokenError(f"{where}: write SYMMETRY <name> GAUGED, GLOBAL or Z <N>")
+        name, kind = toks[pos + 1], toks[pos + 2]
+        if name in out:
+            raise TokenError(f"{where}: symmetry {name!r} is declared twice")
+        if kind in ("GAUGED", "GLOBAL"):
+            sym, pos = Symmetry(name, kind.lower()), pos + 3
+        elif kind == "Z":
+            n, pos = _read_number(toks, pos + 3, f"{where}, Z")
+            if n.denominator != 1:
+                raise TokenError(f"{where}: Z needs an integer order, got {n}")
+            sym = Symmetry(name, "Z", int(n))
+        else:
+            raise TokenError(f"{where}: {kind!r} is not GAUGED, GLOBAL or Z <N>")
+        out[name] = sym
+    return pos
+
+
+def _read_extensions(
+    toks: list[str], pos: int, where: str, symmetries: dict[str, Symmetry], out: dict
+) -> int:
+    """Read ``REAL``, ``GEN n`` and ``CHARGE name q`` (in this order, charges repeated) after
+    a field's BART-L tokens into ``out`` (Field keyword arguments)."""
+    if pos < len(toks) and toks[pos] == "REAL":
+        out["real"], pos = True, pos + 1
+    if pos < len(toks) and toks[pos] == "GEN":
+        n, pos = _read_number(toks, pos + 1, f"{where}, GEN")
+        if n.denominator != 1:
+            raise TokenError(f"{where}: GEN needs an integer, got {n}")
+        out["generations"] = int(n)
+    charges: dict[Symmetry, Fraction] = {}
+    while pos < len(toks) and toks[pos] == "CHARGE":
+        if pos + 1 >= len(toks):
+            raise TokenError(f"{where}: CHARGE needs a symmetry name and a charge")
+        name = toks[pos + 1]
+        if name not in symmetries:
+            declared = ", ".join(symmetries) or "none"
+            raise TokenError(
+                f"{where}: CHARGE under undeclared symmetry {name!r} (declared: {declared}); "
+                f"declare it first: SYMMETRY {name} Z 2 (or GAUGED, GLOBAL)"
+            )
+        q, pos = _read_number(toks, pos + 2, f"{where}, CHARGE {name}")
+        charges[symmetries[name]] = q
+    if charges:
+        out["charges"] = charges
+    if pos < len(toks) and toks[pos] in ("REAL", "GEN", "CHARGE"):
+        raise TokenError(f"{where}: {toks[pos]} is out of order (order is REAL, GEN, CHARGE)")
+    return pos
+
+
 def fields_tokens(fields: Sequence[Field], specials: bool = True) -> str:
-    """The BART-L input string of a field list."""
-    body = " ".join(" ".join(f.tokens()) for f in fields)
+    """The BART-L input string of a field list; fields BART-L cannot write (real,
+    generations, extra charges) add the :data:`EXTENSION_TOKENS` after their own."""
+    syms = sorted({s for f in fields for s, _ in f.charges})
+    decl = []
+    for s in syms:
+        tail = ["Z", *number_tokens(Fraction(s.order))] if s.is_discrete else [s.kind.upper()]
+        decl += ["SYMMETRY", s.name, *tail]
+    body = " ".join([*decl, *(" ".join(f.tokens() + f.extension_tokens()) for f in fields)])
     return f"[SOS] {body} [EOS]" if specials else body

@@ -632,6 +632,21 @@ def _coupling_numbers(terms: Sequence[Term]) -> list[tuple[str, int] | None]:
     return out
 
 
+def _field_options_json(f: Field) -> dict[str, Any]:
+    """A field's options beyond BART-L for JSON, only those that differ from the default."""
+    out: dict[str, Any] = {}
+    if f.real:
+        out["real"] = True
+    if f.generations != 1:
+        out["generations"] = f.generations
+    if f.charges:
+        out["charges"] = {s.name: str(q) for s, q in f.charges}
+        out["extension_tokens"] = " ".join(f.extension_tokens())
+    elif out:
+        out["extension_tokens"] = " ".join(f.extension_tokens())
+    return out
+
+
 def _width(text: str) -> int:
     """Columns ``text`` takes in a terminal (combining accents take none)."""
     return sum(not unicodedata.combining(c) for c in text)
@@ -804,6 +819,7 @@ class Lagrangian:
                     "hypercharge": str(f.y),
                     "helicity": None if f.helicity is None else str(f.helicity),
                     "tokens": " ".join(f.tokens()),
+                    **_field_options_json(f),
                 }
                 for i, f in enumerate(self.fields)
             ],

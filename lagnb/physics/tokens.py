@@ -18,7 +18,7 @@ machine for decoding (:mod:`lagnb.physics.grammar`) uses the constants defined h
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lagnb.errors import TokenError
 from lagnb.physics.contractions import Atom
@@ -279,12 +279,24 @@ def parse_term(fields: Sequence[Field], text: str) -> Term:
         if parsed is None:
             index.append(-1)
             continue
-        try:
+        if all(f.is_bart_l for f in fields):
+            if parsed[0] not in fields:
+                raise TokenError(f"object {k + 1}: {parsed[0].describe()} is not in the field list")
             index.append(fields.index(parsed[0]))
-        except ValueError:
+            continue
+        # a term's tokens are BART-L: a real, flavoured or charged field is written by its
+        # SU(3)×SU(2)×U(1) quantum numbers alone
+        plain = [replace(f, real=False, generations=1, charges=()) for f in fields]
+        hits = [i for i, f in enumerate(plain) if f == parsed[0]]
+        if not hits:
+            raise TokenError(f"object {k + 1}: {parsed[0].describe()} is not in the field list")
+        if len({fields[i] for i in hits}) > 1:
             raise TokenError(
-                f"object {k + 1}: {parsed[0].describe()} is not in the field list"
-            ) from None
+                f"object {k + 1}: {parsed[0].describe()} is ambiguous: fields "
+                f"{', '.join(str(i + 1) for i in hits)} differ only in charges, reality or "
+                "generations, which term tokens do not write; check Term objects instead"
+            )
+        index.append(hits[0])
     factors: list[Factor] = []
     for k, (obj, parsed) in enumerate(zip(s.objects, s.fields)):
         word = obj.split(" ", 1)[0]
