@@ -88,7 +88,9 @@ class Model:
         return lagrangian(self.fields)
 
 
-def _symmetry(name: str, spec: object, where: str) -> Symmetry:
+def model_symmetry(name: str, spec: object, where: str) -> Symmetry:
+    """A symmetry declared as in a model file: ``"gauged"``, ``"global"``, ``"Z<N>"`` or a
+    table ``{kind = …, order = …}``; errors name ``where``."""
     if isinstance(spec, str):
         if spec in ("gauged", "global"):
             return Symmetry(name, spec)
@@ -127,7 +129,7 @@ def model_from_dict(data: Mapping[str, object], source: str = "model") -> Model:
     if not isinstance(raw_syms, Mapping):
         raise FieldError(f"{source}: [symmetries] must be a table")
     try:
-        syms = {n: _symmetry(n, spec, source) for n, spec in raw_syms.items()}
+        syms = {n: model_symmetry(n, spec, source) for n, spec in raw_syms.items()}
     except FieldError as exc:
         msg = str(exc)
         raise FieldError(msg if msg.startswith(source) else f"{source}: {msg}") from None
