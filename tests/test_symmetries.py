@@ -238,3 +238,21 @@ def test_u1_counts_agree_with_basisgen(sym: Symmetry) -> None:
         peer = basisgen_counts(fields)
         assert not compare_counts(peer, engine_counts(lagrangian(fields))), fields
         assert not compare_counts(peer, operator_counts(fields)), fields
+
+
+def test_b_minus_l_term_tokens_check_as_the_terms() -> None:
+    """The U(1)′ appears as ``U1:BL`` in DERIVATIVE and COMMUTATOR tokens; every term's token
+    form (and its h.c.) is the engine term it came from."""
+    fields = _sm_with_b_minus_l()
+    lag = lagrangian(fields)
+    assert "COMMUTATOR_A DERIVATIVE U1:BL" in lag.tokens()
+    assert "DERIVATIVE SU3 SU2 U1 U1:BL" in lag.terms[8].tokens(fields)
+    for i, t in enumerate(lag.terms):
+        verdict = check_term(fields, t.tokens(fields))
+        assert verdict.valid and verdict.match == i, (i, verdict.reasons)
+        if not t.hermitian:
+            verdict = check_term(fields, t.conjugate(fields).tokens(fields))
+            assert verdict.valid and verdict.match == i and verdict.match_conjugate
+    # a kinetic term that leaves out the U(1)′ of its field does not parse
+    wrong = lag.terms[8].tokens(fields).replace(" U1:BL", "")
+    assert not check_term(fields, wrong).parses
