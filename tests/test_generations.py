@@ -109,6 +109,13 @@ def test_scotogenic_model() -> None:
     )
 
 
+def test_type_two_seesaw_yukawa_is_symmetric() -> None:
+    """Δ ~ (1,3,2): the L L Δ Yukawa (the Weinberg-like structure) takes a symmetric matrix."""
+    lag = lagrangian([L(1, 2, -1, "L", generations=3), S(1, 3, 2, "Delta"), H])
+    terms = flavoured(lag)
+    assert terms[("yukawa", "Delta L L")] == ("sym", 12)
+
+
 def test_two_higgs_doublets_as_two_generations() -> None:
     """The general 2HDM: m11², m22² real, m12² complex (4); λ1…λ4 real, λ5…λ7 complex (10)."""
     lag = lagrangian([S(1, 2, 1, "H", generations=2)])

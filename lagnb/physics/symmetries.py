@@ -95,7 +95,7 @@ class Symmetry:
         return f"U1:{self.name}"
 
     def describe(self) -> str:
-        """``U(1)′ BL (gauged)``, ``U(1) L (global)``, ``Z2 parity (Z_2)``."""
+        """``U(1) BL (gauged)``, ``U(1) L (global)``, ``Z_2 Z2``: kind and name, for messages."""
         if self.kind == "Z":
             return f"Z_{self.order} {self.name}"
         return f"U(1) {self.name} ({self.kind})"
