@@ -8,6 +8,8 @@ from lagnb.errors import FieldError, LagnbError, TokenError
 from lagnb.physics.check import TermCheck, check_lagrangian, check_term
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field, fields_tokens, parse_fields
+from lagnb.physics.model import Model, parse_model, read_model
+from lagnb.physics.symmetries import Symmetry
 from lagnb.physics.terms import Lagrangian, Term
 from lagnb.physics.tokens import VOCABULARY, parse_term, split_terms
 
@@ -17,6 +19,8 @@ __all__ = [
     "FieldError",
     "LagnbError",
     "Lagrangian",
+    "Model",
+    "Symmetry",
     "Term",
     "TermCheck",
     "TokenError",
@@ -25,7 +29,9 @@ __all__ = [
     "fields_tokens",
     "lagrangian",
     "parse_fields",
+    "parse_model",
     "parse_term",
+    "read_model",
     "split_terms",
 ]
 

@@ -127,14 +127,35 @@ def _add_lagrangian(sub: argparse._SubParsersAction) -> None:
         help="field names, one per field in input order, comma-separated (LaTeX allowed), "
         "e.g. Q,u,d,L,e,H; default phi_k for scalars, psi_k for fermions",
     )
-    p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
+    p.add_argument(
+        "--model",
+        metavar="FILE",
+        help="read the fields (with names, real scalars, generations and extra symmetries) "
+        "from a TOML model file instead of FIELDS",
+    )
+    p.add_argument(
+        "fields",
+        nargs="?",
+        help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"',
+    )
     p.set_defaults(run=_run_lagrangian, format="text")
 
 
 def _run_lagrangian(args: argparse.Namespace) -> int:
     from lagnb.physics.engine import lagrangian
 
-    lag = lagrangian(args.fields)
+    if args.model is None and args.fields is None:
+        raise UsageError(
+            "lagnb lagrangian", "the following arguments are required: fields (or --model FILE)"
+        )
+    if args.model is not None and args.fields is not None:
+        raise UsageError("lagnb lagrangian", "give FIELDS or --model FILE, not both")
+    if args.model is not None:
+        from lagnb.physics.model import read_model
+
+        lag = read_model(args.model).lagrangian()
+    else:
+        lag = lagrangian(args.fields)
     if args.names is not None:
         try:
             lag = lag.with_names(args.names.split(","))

@@ -10,6 +10,9 @@ Mapping of lagnb fields: SU(3) rep → Dynkin labels (1: 0 0, 3: 1 0, 3̄: 0 1, 
 8: 1 1), SU(2) of dimension n → 2j = n − 1, hypercharge → the single U(1) charge (only sums to
 zero matter, so the normalisation is irrelevant), scalar → Lorentz (0, 0) boson of dimension 1,
 left-handed Weyl → (1/2, 0), right-handed → (0, 1/2), fermions of dimension 3/2.
+Extra U(1)s (gauged or global) are further BasisGen charges (Z_N charges have no BasisGen
+counterpart and are left to the project's own counting), a real scalar is one BasisGen field
+without a conjugate, and generations are BasisGen's ``number_of_flavors``.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ DYNKIN_SU3 = {1: (0, 0), 3: (1, 0), -3: (0, 1), 6: (2, 0), -6: (0, 2), 8: (1, 1)
 Monomial = tuple[tuple[int, bool], ...]
 
 
-def basisgen_field(f: Field, index: int) -> basisgen.Field:
-    """The BasisGen field of ``f`` (unconjugated), named ``f<index>``."""
+def basisgen_field(f: Field, index: int, u1s: Sequence = ()) -> basisgen.Field:
+    """The BasisGen field of ``f`` (unconjugated), named ``f<index>``; ``u1s`` are the extra
+    U(1) symmetries whose charges follow the hypercharge."""
     a, b = DYNKIN_SU3[f.su3]
     if f.is_scalar:
         lorentz, stats, dim = basisgen.scalar, basisgen.boson, 1
@@ -37,9 +41,10 @@ def basisgen_field(f: Field, index: int) -> basisgen.Field:
         name=f"f{index}",
         lorentz_irrep=lorentz,
         internal_irrep=basisgen.irrep("SU3 x SU2", f"{a} {b} {f.su2 - 1}"),
-        charges=[f.y],
+        charges=[f.y, *(f.charge(s) for s in u1s)],
         statistics=stats,
         dimension=dim,
+        number_of_flavors=f.generations,
     )
 
 
@@ -47,12 +52,17 @@ def basisgen_eft(fields: Sequence[Field]) -> tuple[basisgen.EFT, dict[str, tuple
     """A BasisGen EFT with every field and its conjugate, and the name → object map."""
     bg_fields = []
     names: dict[str, tuple[int, bool]] = {}
+    syms = sorted({s for f in fields for s, _ in f.charges})
+    if any(s.is_discrete for s in syms):
+        raise ValueError("BasisGen has no Z_N charges")
     for i, f in enumerate(fields):
-        bf = basisgen_field(f, i)
-        bc = bf.conjugate
-        bg_fields += [bf, bc]
+        bf = basisgen_field(f, i, syms)
+        bg_fields.append(bf)
         names[bf.name] = (i, False)
-        names[bc.name] = (i, True)
+        if not f.real:
+            bc = bf.conjugate
+            bg_fields.append(bc)
+            names[bc.name] = (i, True)
     return basisgen.EFT(basisgen.algebra("SU3 x SU2"), bg_fields), names
 
 

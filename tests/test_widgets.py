@@ -77,6 +77,44 @@ def test_bad_builder_input_is_reported_not_raised(app):
     assert "not a rational number" in app.status.value
 
 
+def test_field_builder_takes_the_model_building_options(app):
+    """Real scalars, generations and charges under symmetries declared in the builder."""
+    from lagnb.physics.symmetries import Symmetry
+
+    app.clear_button.click()
+    app.symmetries.value = "Z2=Z2, BL=gauged"
+    app.kind.value = "right-handed Weyl"
+    app.generations.value = 3
+    app.charges.value = "BL=-1"
+    app.name.value = "N"
+    app.add_button.click()
+    app.kind.value, app.generations.value, app.charges.value = "scalar", 1, "Z2=1"
+    app.real.value, app.name.value = True, "S"
+    app.add_button.click()
+    bl, z2 = Symmetry.gauged_u1("BL"), Symmetry.z("Z2", 2)
+    assert app.fields == [
+        Field.right(1, 1, 0, generations=3, charges={bl: -1}),
+        Field.scalar(real=True, charges={z2: 1}),
+    ]
+    assert "real scalar (1, 1, 0, Z2 1)" in app.field_list.options[1][0]
+    assert len(app.engine_term.options) == len(lagrangian(app.fields).term_tokens())
+    for box, value, message in (
+        ("charges", "X=1", "not a declared symmetry"),
+        ("symmetries", "Z2=Z1", "Z_N needs N ≥ 2, got 1"),
+        ("symmetries", "Z2=local", "expected &quot;gauged&quot;"),
+        ("charges", "Z2=1/2", "not an integer"),
+    ):
+        getattr(app, box).value = value
+        app.add_button.click()
+        assert message in app.status.value and len(app.fields) == 2
+        app.symmetries.value, app.charges.value = "Z2=Z2, BL=gauged", ""
+    app.real.value, app.su2.value = True, 2
+    app.add_button.click()
+    assert "SU(2) 2 is not real" in app.status.value
+    app.complete_button.click()
+    assert "BART-L fields only" in app.status.value and app.rows == []
+
+
 def test_the_catalogue_menu_loads_named_models(app):
     app.partial.value = WRONG_HYPERCHARGE
     app.catalogue.value = "2hdm"

@@ -30,11 +30,13 @@ from lagnb.apps.autocomplete import (
     term_latex,
     torch_threads,
 )
-from lagnb.errors import LagnbError
+from lagnb.errors import FieldError, LagnbError
 from lagnb.physics import catalogue
 from lagnb.physics.check import TermCheck, check_parsed
 from lagnb.physics.engine import as_fields
 from lagnb.physics.fields import Field, default_names, fields_tokens, parse_fields
+from lagnb.physics.model import model_symmetry
+from lagnb.physics.symmetries import Symmetry
 from lagnb.physics.tokens import split_terms
 
 DEFAULT_MODEL = "sm"
@@ -162,6 +164,23 @@ class AutocompleteApp:
         self.name = w.Text(
             value="", description="name", placeholder="optional", layout=w.Layout(width="170px")
         )
+        # the issue-12 options: a real scalar, generations, charges under declared symmetries
+        self.real = w.Checkbox(value=False, description="real", layout=w.Layout(width="110px"))
+        self.generations = w.BoundedIntText(
+            value=1, min=1, max=9, description="generations", layout=w.Layout(width="160px")
+        )
+        self.symmetries = w.Text(
+            value="",
+            description="symmetries",
+            placeholder="e.g. Z2=Z2, BL=gauged, L=global",
+            layout=w.Layout(width="330px"),
+        )
+        self.charges = w.Text(
+            value="",
+            description="charges",
+            placeholder="e.g. Z2=1, BL=-1",
+            layout=w.Layout(width="230px"),
+        )
         self.add_button = w.Button(description="add field", icon="plus")
         self.field_list = w.Select(
             options=[], rows=6, description="fields", layout=w.Layout(width="520px")
@@ -221,6 +240,10 @@ class AutocompleteApp:
             "su2",
             "hypercharge",
             "name",
+            "real",
+            "generations",
+            "symmetries",
+            "charges",
             "field_list",
             "catalogue",
             "catalogue_description",
@@ -254,6 +277,10 @@ class AutocompleteApp:
                 head,
                 w.HBox(
                     [self.kind, self.su3, self.su2, self.hypercharge, self.name, self.add_button],
+                    layout=lay,
+                ),
+                w.HBox(
+                    [self.real, self.generations, self.charges, self.symmetries],
                     layout=lay,
                 ),
                 w.HBox([self.field_list, w.VBox([self.remove_button, self.clear_button])]),
@@ -306,9 +333,35 @@ class AutocompleteApp:
         self.status.value = html.escape(message)
 
     # -- fields ------------------------------------------------------------------------------
+    def declared_symmetries(self) -> dict[str, Symmetry]:
+        """The extra symmetries declared in the ``symmetries`` box, ``name=kind`` separated by
+        commas, kind ``gauged``, ``global`` or ``Z<N>`` (raises :class:`LagnbError`)."""
+        out: dict[str, Symmetry] = {}
+        for item in filter(None, (x.strip() for x in self.symmetries.value.split(","))):
+            name, eq, kind = (x.strip() for x in item.partition("="))
+            if not eq:
+                raise FieldError(f"symmetries: write name=kind, e.g. Z2=Z2, not {item!r}")
+            if name in out:
+                raise FieldError(f"symmetries: {name!r} is declared twice")
+            out[name] = model_symmetry(name, kind, "symmetries")
+        return out
+
     def field_from_builder(self) -> Field:
         """The field the builder controls describe (raises :class:`LagnbError`)."""
         spin, hel = KINDS[self.kind.value]
+        syms = self.declared_symmetries()
+        charges = {}
+        for item in filter(None, (x.strip() for x in self.charges.value.split(","))):
+            name, eq, q = (x.strip() for x in item.partition("="))
+            if not eq:
+                raise FieldError(f"charges: write symmetry=charge, e.g. Z2=1, not {item!r}")
+            if name not in syms:
+                declared = ", ".join(syms) or "none"
+                raise FieldError(
+                    f"charges: {name!r} is not a declared symmetry (declared: {declared}); "
+                    "declare it in the symmetries box"
+                )
+            charges[syms[name]] = q
         return Field(
             spin,
             self.su3.value,
@@ -316,6 +369,9 @@ class AutocompleteApp:
             self.hypercharge.value.strip() or "0",
             hel,
             self.name.value.strip() or None,
+            self.real.value,
+            self.generations.value,
+            charges,  # type: ignore[arg-type]
         )
 
     def add_field(self) -> bool:
@@ -445,6 +501,12 @@ class AutocompleteApp:
         self._clear_suggestions()
         if not self.fields:
             self._error("add at least one field first")
+            return None
+        if not all(f.is_bart_l for f in self.fields):
+            self._error(
+                "the model knows BART-L fields only (complex, one generation, no extra "
+                "charges); the engine terms below list this model's Lagrangian"
+            )
             return None
         self._info("completing…")
         try:

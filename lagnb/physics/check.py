@@ -12,13 +12,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
+from itertools import permutations
 
 import numpy as np
 
 from lagnb.errors import LagnbError
 from lagnb.physics.contractions import Atom, Evaluator, _rank_basis
 from lagnb.physics.engine import (
+    Monomial,
     as_fields,
+    extra_symmetries,
     is_left_spinor,
     lagrangian_parsed,
     monomial_slots,
@@ -109,6 +112,18 @@ def _gauge_reasons(fields: Sequence[Field], term: Term) -> list[str]:
     y = sum((object_rep(fields[f.field], f.conjugate)[2] for _, f in objs), Fraction(0))
     if y != 0:
         reasons.append(f"U(1) hypercharges add up to {y}, not 0")
+    for sym in extra_symmetries(fields):
+        total = sum(
+            (fields[f.field].charge(sym) * (-1 if f.conjugate else 1) for _, f in objs),
+            Fraction(0),
+        )
+        if sym.is_discrete and total % sym.order:
+            reasons.append(
+                f"Z_{sym.order} charges under {sym.name} add up to {total % sym.order} "
+                f"mod {sym.order}, not 0"
+            )
+        elif not sym.is_discrete and total:
+            reasons.append(f"{sym.describe()} charges add up to {total}, not 0")
     for group in ("SU3", "SU2"):
         need: dict[tuple[int, str], int] = {}
         for k, f in objs:
@@ -119,6 +134,8 @@ def _gauge_reasons(fields: Sequence[Field], term: Term) -> list[str]:
             else:
                 need[(k, "u" if f.conjugate else "d")] = su2_slots(su2)
         used: dict[tuple[int, str], int] = {}
+        # a real scalar's SU(2) indices may be written upper (raised with ε)
+        real = {k for k, f in objs if fields[f.field].real} if group == "SU2" else set()
         for atom in term.contractions:
             if atom.group != group:
                 continue
@@ -136,6 +153,7 @@ def _gauge_reasons(fields: Sequence[Field], term: Term) -> list[str]:
             if atom.tensor == "delta" and len(kinds) != 2:
                 reasons.append(f"{group} contraction of {names}: a δ joins exactly two indices")
             for entry in atom.entries:
+                entry = (entry[0], "d") if entry[0] in real else entry
                 used[entry] = used.get(entry, 0) + 1
         for key in sorted(set(need) | set(used)):
             if used.get(key, 0) != need.get(key, 0):
@@ -157,8 +175,19 @@ def _lorentz_pairs(term: Term) -> list[frozenset[int]] | None:
 
 def _gauge_kinetic_reasons(term: Term) -> list[str]:
     parts = [(f.part, f.group) if isinstance(f, Commutator) else None for f in term.factors]
-    if None in parts or len({g for _, g in parts}) != 1 or [p for p, _ in parts] != list("ABAB"):
-        return ["a gauge kinetic term is [D_μ,D_ν][D^μ,D^ν] of one group (A B A B)"]
+    groups = [g for _, g in parts] if None not in parts else []
+    mixing = (
+        len(groups) == 4
+        and groups[0] == groups[1] != groups[2] == groups[3]
+        and all(g.startswith("U1") for g in groups)
+    )
+    if mixing and [p for p, _ in parts] == list("ABAB"):
+        pass  # kinetic mixing F_μν F′^μν of two Abelian groups
+    elif None in parts or len(set(groups)) != 1 or [p for p, _ in parts] != list("ABAB"):
+        return [
+            "a gauge kinetic term is [D_μ,D_ν][D^μ,D^ν] of one group (A B A B), or of two "
+            "Abelian groups (kinetic mixing)"
+        ]
     pairs = _lorentz_pairs(term)
     if pairs is not None and any(p in (frozenset({0, 1}), frozenset({2, 3})) for p in pairs):
         return ["it contracts the two indices of one commutator: [D_μ, D^μ] = 0"]
@@ -177,7 +206,7 @@ def _kinetic_reasons(fields: Sequence[Field], term: Term) -> list[str]:
         return [
             "a term with derivatives must be a kinetic term (D φ)† (D φ) or ψ† σ̄ D ψ of one field"
         ]
-    if objs[0].conjugate == objs[1].conjugate:
+    if objs[0].conjugate == objs[1].conjugate and not fields[objs[0].field].real:
         return ["a kinetic term joins a field with its conjugate"]
     if scalar_ok and fields[objs[0].field].is_fermion:
         return ["a fermion's kinetic term needs σ̄^μ"]
@@ -223,7 +252,7 @@ def _lorentz_reasons(fields: Sequence[Field], term: Term) -> list[str]:
 
 
 def _dimension(fields: Sequence[Field], term: Term) -> Fraction:
-    if term.kind == "gauge_kinetic":
+    if any(isinstance(f, Commutator) for f in term.factors):
         return Fraction(4)
     dim = Fraction(0)
     for f in term.factors:
@@ -255,20 +284,25 @@ def _engine_lagrangian(fields: tuple[Field, ...]):
 def _basis_comparison(fields: tuple[Field, ...], term: Term) -> tuple[bool, bool, int | None, bool]:
     """(nonzero, in_basis, match, match_conjugate) for a derivative-free, gauge-valid term."""
     mono, atoms = sorted_form(term)
-    slots, _ = monomial_slots(fields, mono)
-    ev = Evaluator(slots, 2 * len(mono) + 24, seed=7)
+    # copies of a field with several generations are different flavours: distinct objects
+    slots, _ = monomial_slots(fields, mono, distinct_copies=True)
+    copies = _copy_permutations(fields, mono)
+    ev = Evaluator(slots, 2 * len(mono) + 24 * len(copies), seed=7)
     v = ev(atoms)
     if np.abs(v).max(initial=0.0) < 1e-10:
         return False, False, None, False
     lag = _engine_lagrangian(fields)
     candidates: list[tuple[int, bool, np.ndarray]] = []
     for idx, t in enumerate(lag.terms):
-        if t.kind in ("kinetic", "gauge_kinetic"):
+        if t.kind in ("kinetic", "gauge_kinetic", "kinetic_mixing"):
             continue
         for conj in (False, True) if not t.hermitian else (False,):
-            tt = t.conjugate() if conj else t
+            tt = t.conjugate(fields) if conj else t
             if tt.monomial == mono:
-                candidates.append((idx, conj, ev(sorted_form(tt)[1])))
+                form = sorted_form(tt)[1]
+                for mapping in copies:  # the engine lists one flavour ordering of each
+                    moved = tuple(sorted(a.moved(mapping) for a in form))
+                    candidates.append((idx, conj, ev(moved)))
     if not candidates:
         return True, False, None, False
     basis = np.array([c[2] for c in candidates])
@@ -279,17 +313,37 @@ def _basis_comparison(fields: tuple[Field, ...], term: Term) -> tuple[bool, bool
     return True, in_basis, None, False
 
 
+def _copy_permutations(fields: tuple[Field, ...], mono: Monomial) -> list[list[int]]:
+    """Position maps permuting the copies of each flavoured object of a sorted monomial
+    (the identity alone when no field with several generations repeats)."""
+    maps = [list(range(len(mono)))]
+    for obj in dict.fromkeys(mono):
+        pos = [k for k, o in enumerate(mono) if o == obj]
+        if fields[obj[0]].generations == 1 or len(pos) < 2:
+            continue
+        new = []
+        for m in maps:
+            for perm in permutations(pos):
+                m2 = list(m)
+                for a, b in zip(pos, perm):
+                    m2[a] = m[b]
+                new.append(m2)
+        maps = new
+    return maps
+
+
 def _kinetic_match(fields: tuple[Field, ...], term: Term) -> tuple[bool, int | None]:
     """Kinetic and gauge kinetic terms match the engine's by factors and contractions."""
 
     def key(t: Term) -> object:
         # the Lorentz pairing of a (valid) gauge kinetic term only fixes its sign
-        if t.kind == "gauge_kinetic":
+        if t.kind in ("gauge_kinetic", "kinetic_mixing"):
             return t.factors
         return t.factors, sorted(t.contractions)
 
     for idx, t in enumerate(_engine_lagrangian(fields).terms):
-        if t.kind == term.kind and key(t) == key(term):
+        gauge = {"gauge_kinetic", "kinetic_mixing"}
+        if (t.kind == term.kind or {t.kind, term.kind} <= gauge) and key(t) == key(term):
             return True, idx
     return False, None
 
@@ -326,7 +380,7 @@ def check_parsed(fs: tuple[Field, ...], term: Term | str) -> TermCheck:
     )
     if gauge or lorentz or dim > 4:
         return TermCheck(**check, reasons=tuple(reasons))  # type: ignore[arg-type]
-    if term.kind in ("kinetic", "gauge_kinetic"):
+    if term.kind in ("kinetic", "gauge_kinetic", "kinetic_mixing"):
         found, idx = _kinetic_match(fs, term)
         if not found and term.kind == "gauge_kinetic":
             reasons.append("no field is charged under this group (the engine omits its F²)")

@@ -70,12 +70,16 @@ class Slot:
 
     ``su3`` is the representation *of the object* (already conjugated for a conjugate field);
     ``su2_upper`` is True for a conjugate field.  Objects with equal ``cls`` are identical.
+    ``real`` marks a real scalar: its SU(2) indices are lower, and an upper one (as in its
+    conjugate, which is the field itself) means the index raised with ε,
+    Δ^{ab} ≡ (Δ_{ab})* = ε^{ac} ε^{bd} Δ_{cd} (up to a sign).
     """
 
     su3: int
     su2: int
     su2_upper: bool
     cls: int
+    real: bool = False
 
 
 # -- enumeration of candidate contractions --------------------------------------------------------
@@ -184,12 +188,14 @@ def evaluate(
     values: Sequence[np.ndarray],
     with_su3: bool = True,
     with_su2: bool = True,
+    real: Sequence[bool] = (),
 ) -> np.ndarray:
     """Evaluate a contraction on a batch of object values; returns shape (K,).
 
     ``objects`` are (su3, su2) of each object; ``values[k]`` the batch of tensors of object k
     as made by :func:`random_tensor`.  Lorentz atoms are ignored (they are evaluated by
-    statistics, see the module docstring).
+    statistics, see the module docstring).  An upper SU(2) index of an object flagged in
+    ``real`` (a real scalar, whose tensor has lower indices) is its lower index raised with ε.
     """
     label = 1
     slots: list[dict[str, list[int]]] = []
@@ -215,6 +221,11 @@ def evaluate(
             labels = [take(p, "u3" if k == "u" else "d3") for p, k in atom.entries]
         else:
             labels = [take(p, "2") for p, _ in atom.entries]
+            for j, (p, k) in enumerate(atom.entries):
+                if k == "u" and p < len(real) and real[p]:
+                    operands += [_EPS2, [label, labels[j]]]
+                    labels[j] = label
+                    label += 1
         if atom.tensor == "delta":
             a, b = labels
             for op in operands[1::2]:
@@ -308,6 +319,7 @@ class Evaluator:
     def __init__(self, slots: tuple[Slot, ...], k: int, seed: int = 2024) -> None:
         rng = np.random.default_rng(seed)
         self.shapes = [(s.su3, s.su2) for s in slots]
+        self.real = tuple(s.real for s in slots) if any(s.real for s in slots) else ()
         by_cls: dict[int, np.ndarray] = {}
         for s in slots:
             if s.cls not in by_cls:
@@ -315,7 +327,7 @@ class Evaluator:
         self.values = [by_cls[s.cls] for s in slots]
 
     def __call__(self, atoms: Sequence[Atom]) -> np.ndarray:
-        return evaluate(self.shapes, atoms, self.values)
+        return evaluate(self.shapes, atoms, self.values, real=self.real)
 
 
 def conjugation_map(slots: tuple[Slot, ...], conj_cls: dict[int, int]) -> list[int] | None:
@@ -378,6 +390,16 @@ def invariant_basis(
         if len(_rank_basis(trial)) == len(basis) + 2:
             out.append(Invariant(products[i], False))
             basis += [vecs[i], conj_vecs[i]]
+    for i in range(len(products)):
+        # O† = e^{iθ} O + (hermitian terms above): one real direction (e.g. H†[A, B]H of two
+        # real triplets, whose products pair up); O takes a real coupling up to that phase
+        if len(basis) >= full_rank:
+            break
+        if i not in chosen and len(_rank_basis(np.array([*basis, vecs[i]]))) > len(basis):
+            trial = np.array([*basis, vecs[i], conj_vecs[i]])
+            if len(_rank_basis(trial)) == len(basis) + 1:
+                out.append(Invariant(products[i], True))
+                basis.append(vecs[i])
     if len(basis) < full_rank:
         raise RuntimeError(f"could not find a hermitian basis for {slots}")  # pragma: no cover
     return tuple(out)

@@ -24,6 +24,14 @@ invariants (= the number of real couplings).  The enumeration covers every deriv
 product of two or more objects with mass dimension ≤ 4 (scalars 1, Weyl fermions 3/2), whatever
 their chiralities: the Lorentz character decides which ones survive.  Tadpoles (one object) are
 excluded.
+
+Extra symmetries, real scalars and generations: a monomial must have zero total charge under
+each extra U(1) and zero mod N under each Z_N (like hypercharge, a condition on the monomial);
+a real scalar is one object, its own conjugate; a field with n generations is the
+representation V ⊗ ℂⁿ with the gauge group acting on V alone, so its character is n times V's
+and P^m(V ⊗ ℂⁿ) counts every flavour component of the couplings (BasisGen's
+``number_of_flavors``): the count of a monomial is then its number of independent complex
+couplings (real ones for a self-conjugate monomial).
 """
 
 from __future__ import annotations
@@ -103,7 +111,7 @@ def object_character(f: Field, conj: bool) -> Character:
     for a, b in s3:
         for t in s2:
             for jl, jr in lor:
-                ch[(a, b, t, jl, jr)] += 1
+                ch[(a, b, t, jl, jr)] += f.generations
     return dict(ch)
 
 
@@ -195,18 +203,19 @@ def singlets_of_product(chars: Sequence[Mapping[Weight, int]]) -> int:
     return total
 
 
-RepKey = tuple[Fraction, int, int, "Fraction | None", bool]
-"""(spin, SU(3) rep, SU(2) rep, helicity, conjugate?): what an object's character depends on."""
+RepKey = tuple[Fraction, int, int, "Fraction | None", bool, int]
+"""(spin, SU(3) rep, SU(2) rep, helicity, conjugate?, generations): what an object's
+character depends on."""
 
 
 def _rep_key(f: Field, conj: bool) -> RepKey:
-    return (f.spin, f.su3, f.su2, f.helicity, conj)
+    return (f.spin, f.su3, f.su2, f.helicity, conj and not f.real, f.generations)
 
 
 @lru_cache(maxsize=4096)
 def _power_of(key: RepKey, m: int) -> tuple[tuple[Weight, int], ...]:
-    spin, su3, su2, helicity, conj = key
-    f = Field(spin, su3, su2, Fraction(0), helicity)
+    spin, su3, su2, helicity, conj, generations = key
+    f = Field(spin, su3, su2, Fraction(0), helicity, generations=generations)
     return tuple(graded_power(object_character(f, conj), m, f.is_fermion).items())
 
 
@@ -223,7 +232,7 @@ def _check_monomial(fields: Sequence[Field], monomial: Iterable[Obj]) -> list[Ob
     for i, _ in objs:
         if not 0 <= i < len(fields):
             raise ValueError(f"monomial refers to field {i}, but there are {len(fields)} fields")
-    return objs
+    return [(i, c and not fields[i].real) for i, c in objs]
 
 
 def count_monomial(fields: Sequence[Field], monomial: Iterable[Obj]) -> int:
@@ -241,6 +250,13 @@ def count_monomial(fields: Sequence[Field], monomial: Iterable[Obj]) -> int:
     )
     if y != 0:
         return 0
+    for sym in sorted({s for i, _ in multiplicity for s, _ in fields[i].charges}):
+        q = sum(
+            (m * (-1 if c and not fields[i].real else 1) * fields[i].charge(sym))
+            for (i, c), m in multiplicity.items()
+        )
+        if (q % sym.order) if sym.is_discrete else q:
+            return 0
     signature = sorted(
         ((_rep_key(fields[i], c), m) for (i, c), m in multiplicity.items()),
         key=repr,
@@ -261,7 +277,7 @@ def renormalizable_monomials(fields: Sequence[Field]) -> list[Monomial]:
     This is deliberately wider than the engine's list (it includes, e.g., ψ χ† and three- or
     four-fermion-free mixtures that Lorentz invariance kills): the characters decide.
     """
-    objs = [(i, c) for i in range(len(fields)) for c in (False, True)]
+    objs = [(i, c) for i, f in enumerate(fields) for c in ((False,) if f.real else (False, True))]
     out: list[Monomial] = []
     for n in (2, 3, 4):
         for mono in combinations_with_replacement(objs, n):
@@ -286,21 +302,28 @@ def operator_counts(fields: Sequence[Field]) -> dict[Monomial, int]:
     return out
 
 
-def engine_counts(lagrangian: object) -> dict[Monomial, int]:
+def engine_counts(lagrangian: object, flavours: bool = False) -> dict[Monomial, int]:
     """The engine's Lagrangian in the same convention as :func:`operator_counts`.
 
     A non-hermitian term (O + h.c.) counts 1 for its monomial and 1 for the conjugate monomial
     (2 for a self-conjugate monomial), a hermitian term 1; kinetic and gauge kinetic terms are
-    left out.
+    left out.  With ``flavours`` each term counts its number of independent flavour components
+    instead of 1 (see :attr:`~lagnb.physics.terms.Term.flavour`): complex ones for O + h.c.,
+    real ones for a hermitian operator.
     """
+    fields = lagrangian.fields  # type: ignore[attr-defined]
     counts: Counter[Monomial] = Counter()
     for term in lagrangian.terms:  # type: ignore[attr-defined]
         if term.kind not in INTERACTION_KINDS:
             continue
         mono = tuple(sorted(term.monomial))
-        counts[mono] += 1
+        n = 1
+        if flavours and term.flavour is not None:
+            n = term.flavour.components
+        counts[mono] += n
         if not term.hermitian:
-            counts[tuple(sorted((i, not c) for i, c in mono))] += 1
+            conj = tuple(sorted((i, c if fields[i].real else not c) for i, c in mono))
+            counts[conj] += n
     return dict(counts)
 
 

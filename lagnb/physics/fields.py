@@ -20,6 +20,7 @@ from fractions import Fraction
 
 from lagnb.errors import FieldError, TokenError
 from lagnb.physics.groups import SU2_REPS, SU3_REPS, su3_conjugate
+from lagnb.physics.symmetries import Symmetry
 
 HALF = Fraction(1, 2)
 
@@ -78,17 +79,77 @@ def _as_fraction(value: object, what: str) -> Fraction:
     return out
 
 
+Charges = tuple[tuple[Symmetry, Fraction], ...]
+"""A field's charges under extra symmetries: (symmetry, charge) sorted by symmetry, non-zero
+only; a Z_N charge is an integer in 0 … N − 1."""
+
+
+def symmetry_charge(sym: Symmetry, value: object, what: str) -> Fraction:
+    """A charge under ``sym`` as given by a user, exactly: any rational for a U(1), an integer
+    taken mod N for a Z_N."""
+    q = _as_fraction(value, f"{what}: {sym.name} charge")
+    if sym.is_discrete:
+        if q.denominator != 1:
+            raise FieldError(
+                f"{what}: Z_{sym.order} charge {q} under {sym.name} is not an integer "
+                f"(Z_N charges are integers mod N: 0 … {sym.order - 1})"
+            )
+        q = Fraction(q.numerator % sym.order)
+    return q
+
+
+def _normalise_charges(value: object, what: str) -> Charges:
+    """Charges given as a mapping {Symmetry: charge} or pairs, in the canonical form."""
+    if isinstance(value, dict):
+        items = list(value.items())
+    else:
+        try:
+            items = [tuple(p) for p in value]  # type: ignore[union-attr]
+        except TypeError:
+            raise FieldError(f"{what}: charges must map symmetries to charges") from None
+    out: dict[Symmetry, Fraction] = {}
+    for item in items:
+        if len(item) != 2 or not isinstance(item[0], Symmetry):
+            raise FieldError(
+                f"{what}: charges must map lagnb Symmetry objects to numbers, got {item!r} "
+                "(declare the symmetry with Symmetry(...) or in a model file)"
+            )
+        sym, raw = item
+        if sym in out:
+            raise FieldError(f"{what}: two charges under {sym.name}")
+        if any(s.name == sym.name for s in out):
+            raise FieldError(f"{what}: two different symmetries named {sym.name!r}")
+        q = symmetry_charge(sym, raw, what)
+        if q:
+            out[sym] = q
+    return tuple(sorted(out.items()))
+
+
+def _negated(charges: Charges) -> Charges:
+    """The charges of the conjugate field: −q (mod N for a Z_N)."""
+    return tuple(
+        (s, Fraction((-q.numerator) % s.order) if s.is_discrete else -q) for s, q in charges
+    )
+
+
 @dataclass(frozen=True)
 class Field:
     """One matter field.
 
     Args:
-        spin: 0 (complex scalar) or 1/2 (Weyl fermion).
+        spin: 0 (scalar) or 1/2 (Weyl fermion).
         su3: SU(3) representation by signed dimension: 1, 3, -3 (3̄), 6, -6 (6̄), 8.
         su2: SU(2) representation by dimension: 1, 2, 3, 4.
         y: hypercharge (Q = T3 + Y/2), any rational number.
         helicity: −1/2 (left-handed) or +1/2 (right-handed) for a fermion; None for a scalar.
         name: optional display name (LaTeX allowed, e.g. ``"u_R"``).
+        real: a real scalar (S = S*): allowed for a scalar in a real representation — SU(3) 1
+            or 8, SU(2) 1 or 3, Y = 0, zero U(1)′ charges, Z_N charge 0 or N/2.  It has no
+            separate conjugate, so odd powers (S³, H†H S) exist.  Complex is the default.
+        generations: the number of copies n ≥ 1 (flavours) with these quantum numbers; a
+            coupling then carries one flavour index per such field in the term.
+        charges: charges under extra Abelian symmetries, a mapping {:class:`Symmetry`: q}
+            (zero when left out); Z_N charges are integers taken mod N.
     """
 
     spin: Fraction
@@ -97,6 +158,9 @@ class Field:
     y: Fraction = Fraction(0)
     helicity: Fraction | None = None
     name: str | None = field(default=None, compare=False)
+    real: bool = False
+    generations: int = 1
+    charges: Charges = ()
 
     def __post_init__(self) -> None:
         label = f"field {self.name!r}" if self.name else "field"
@@ -131,22 +195,104 @@ class Field:
             if hel not in (-HALF, HALF):
                 raise FieldError(f"{label}: helicity {hel} is not -1/2 or +1/2")
             object.__setattr__(self, "helicity", hel)
+        self._check_options(label)
+
+    def _check_options(self, label: str) -> None:
+        """Validate and normalise ``real``, ``generations`` and ``charges``."""
+        if not isinstance(self.real, bool):
+            raise FieldError(f"{label}: real must be True or False, got {self.real!r}")
+        gens = self.generations
+        if isinstance(gens, bool) or not isinstance(gens, numbers.Integral):
+            raise FieldError(f"{label}: generations must be an integer ≥ 1, got {gens!r}")
+        if gens < 1:
+            raise FieldError(f"{label}: generations must be at least 1, got {gens}")
+        object.__setattr__(self, "generations", int(gens))
+        object.__setattr__(self, "charges", _normalise_charges(self.charges, label))
+        if self.real:
+            if not self.is_scalar:
+                raise FieldError(
+                    f"{label}: only a scalar can be real (a Weyl fermion is complex; a Majorana "
+                    "mass is the term ψψ of a left-handed field)"
+                )
+            bad = []
+            if self.su3 not in (1, 8):
+                bad.append(f"SU(3) {self.su3}")
+            if self.su2 not in (1, 3):
+                bad.append(f"SU(2) {self.su2}")
+            if self.y != 0:
+                bad.append(f"hypercharge {self.y}")
+            for sym, q in self.charges:
+                if not sym.is_discrete:
+                    bad.append(f"{sym.name} charge {q}")
+                elif 2 * q != sym.order:
+                    bad.append(f"Z_{sym.order} charge {q} under {sym.name}")
+            if bad:
+                raise FieldError(
+                    f"{label}: a real scalar needs a real representation (SU(3) 1 or 8, SU(2) 1 "
+                    "or 3, zero hypercharge and U(1) charges, Z_N charge 0 or N/2); "
+                    f"{', '.join(bad)} is not real"
+                )
+
+    def __repr__(self) -> str:
+        base = (
+            f"Field(spin={self.spin!r}, su3={self.su3!r}, su2={self.su2!r}, y={self.y!r}, "
+            f"helicity={self.helicity!r}, name={self.name!r}"
+        )
+        extra = ""
+        if self.real:
+            extra += ", real=True"
+        if self.generations != 1:
+            extra += f", generations={self.generations}"
+        if self.charges:
+            extra += f", charges={dict(self.charges)!r}"
+        return base + extra + ")"
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
-    def scalar(cls, su3: int = 1, su2: int = 1, y: object = 0, name: str | None = None) -> Field:
-        """A complex scalar."""
-        return cls(Fraction(0), su3, su2, _as_fraction(y, "hypercharge"), None, name)
+    def scalar(
+        cls,
+        su3: int = 1,
+        su2: int = 1,
+        y: object = 0,
+        name: str | None = None,
+        *,
+        real: bool = False,
+        generations: int = 1,
+        charges: object = (),
+    ) -> Field:
+        """A complex scalar (a real one with ``real=True``)."""
+        y = _as_fraction(y, "hypercharge")
+        return cls(Fraction(0), su3, su2, y, None, name, real, generations, charges)  # type: ignore[arg-type]
 
     @classmethod
-    def left(cls, su3: int = 1, su2: int = 1, y: object = 0, name: str | None = None) -> Field:
+    def left(
+        cls,
+        su3: int = 1,
+        su2: int = 1,
+        y: object = 0,
+        name: str | None = None,
+        *,
+        generations: int = 1,
+        charges: object = (),
+    ) -> Field:
         """A left-handed Weyl fermion (helicity −1/2)."""
-        return cls(HALF, su3, su2, _as_fraction(y, "hypercharge"), -HALF, name)
+        y = _as_fraction(y, "hypercharge")
+        return cls(HALF, su3, su2, y, -HALF, name, False, generations, charges)  # type: ignore[arg-type]
 
     @classmethod
-    def right(cls, su3: int = 1, su2: int = 1, y: object = 0, name: str | None = None) -> Field:
+    def right(
+        cls,
+        su3: int = 1,
+        su2: int = 1,
+        y: object = 0,
+        name: str | None = None,
+        *,
+        generations: int = 1,
+        charges: object = (),
+    ) -> Field:
         """A right-handed Weyl fermion (helicity +1/2)."""
-        return cls(HALF, su3, su2, _as_fraction(y, "hypercharge"), HALF, name)
+        y = _as_fraction(y, "hypercharge")
+        return cls(HALF, su3, su2, y, HALF, name, False, generations, charges)  # type: ignore[arg-type]
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -162,10 +308,30 @@ class Field:
         """True for a total gauge singlet (1, 1, 0)."""
         return self.su3 == 1 and self.su2 == 1 and self.y == 0
 
+    @property
+    def is_bart_l(self) -> bool:
+        """True for a field the BART-L format can write: complex, one generation, no charges
+        under extra symmetries."""
+        return not self.real and self.generations == 1 and not self.charges
+
+    def charge(self, sym: Symmetry) -> Fraction:
+        """The charge under ``sym`` (0 when the field carries none)."""
+        return next((q for s, q in self.charges if s == sym), Fraction(0))
+
     def conjugate(self) -> Field:
-        """The conjugate field: conjugate representation, −Y, opposite helicity."""
+        """The conjugate field: conjugate representation, −Y, opposite helicity and charges.
+
+        A real scalar is its own conjugate."""
+        if self.real:
+            return self
         hel = None if self.helicity is None else -self.helicity
-        return replace(self, su3=su3_conjugate(self.su3), y=-self.y, helicity=hel)
+        return replace(
+            self,
+            su3=su3_conjugate(self.su3),
+            y=-self.y,
+            helicity=hel,
+            charges=_negated(self.charges),
+        )
 
     def tokens(self, conjugate: bool = False) -> list[str]:
         """BART-L tokens of the field (or of its conjugate, ending in ``DAGGER``)."""
@@ -183,12 +349,24 @@ class Field:
             out.append("DAGGER")
         return out
 
+    def extension_tokens(self) -> list[str]:
+        """The input tokens beyond BART-L: ``REAL``, ``GEN n``, ``CHARGE name q`` (empty for a
+        field BART-L can write)."""
+        out = ["REAL"] if self.real else []
+        if self.generations != 1:
+            out += ["GEN", *number_tokens(Fraction(self.generations))]
+        for s, q in self.charges:
+            out += ["CHARGE", s.name, *number_tokens(q)]
+        return out
+
     def describe(self) -> str:
         """Short human-readable quantum numbers, e.g. ``(3, 2, 1/3) L``."""
         su3 = f"{-self.su3}bar" if self.su3 < 0 else str(self.su3)
         chir = "" if self.is_scalar else (" L" if self.helicity < 0 else " R")
-        kind = "scalar" if self.is_scalar else "Weyl"
-        return f"{kind} ({su3}, {self.su2}, {self.y}){chir}"
+        kind = ("real scalar" if self.real else "scalar") if self.is_scalar else "Weyl"
+        extra = "".join(f", {s.name} {q}" for s, q in self.charges)
+        gens = f" ×{self.generations}" if self.generations != 1 else ""
+        return f"{kind} ({su3}, {self.su2}, {self.y}{extra}){chir}{gens}"
 
 
 def number_tokens(value: Fraction) -> list[str]:
@@ -244,6 +422,11 @@ def check_names(fields: Sequence[Field], names: Sequence[str]) -> list[str]:
 
 # -- parsing the BART-L input string --------------------------------------------------------------
 _KEYWORDS = {"FIELD", "SPIN", "SU3", "SU2", "U1", "HEL", "[SOS]", "[EOS]", "DAGGER"}
+EXTENSION_TOKENS = ("SYMMETRY", "GAUGED", "GLOBAL", "Z", "REAL", "GEN", "CHARGE")
+"""Input tokens beyond BART-L (issue 12), never in a BART-L string: before the first field,
+``SYMMETRY <name> GAUGED|GLOBAL|Z <N>`` declares an extra symmetry; after a field's HEL (or
+its last BART-L token), ``REAL`` marks a real scalar, ``GEN <n>`` its generations and
+``CHARGE <name> <q>`` (repeatable) a charge under a declared symmetry."""
 
 
 def split_tokens(text: str) -> list[str]:
@@ -336,14 +519,21 @@ def _su3_bar(tok: str, where: str) -> Fraction | None:
 
 
 def parse_field_tokens(
-    toks: list[str], pos: int, index: int, allow_dagger: bool = False, what: str = "field"
+    toks: list[str],
+    pos: int,
+    index: int,
+    allow_dagger: bool = False,
+    what: str = "field",
+    symmetries: dict[str, Symmetry] | None = None,
 ) -> tuple[Field, bool, int]:
     """Parse one ``FIELD …`` block starting at ``toks[pos] == 'FIELD'``.
 
     Returns (field, conjugated, next position).  With ``allow_dagger`` a trailing ``DAGGER``
     marks a conjugated field written with conjugate quantum numbers (output grammar); the
     returned field is then the unconjugated one.  Errors name ``f"{what} {index + 1}"``
-    (``"object 2"`` inside a term).
+    (``"object 2"`` inside a term).  With ``symmetries`` (the declared extra symmetries by
+    name, input strings only) the extension tokens ``REAL``, ``GEN n`` and ``CHARGE name q``
+    may follow the BART-L ones (see :func:`parse_fields`).
     """
     where = f"{what} {index + 1}"
     if toks[pos] != "FIELD":
@@ -372,6 +562,9 @@ def parse_field_tokens(
         values[key] = value
     if "SPIN" not in values:
         raise TokenError(f"{where}: missing SPIN")
+    options: dict[str, object] = {}
+    if symmetries is not None:
+        pos = _read_extensions(toks, pos, where, symmetries, options)
     conj = False
     if allow_dagger and pos < len(toks) and toks[pos] == "DAGGER":
         conj, pos = True, pos + 1
@@ -387,6 +580,7 @@ def parse_field_tokens(
             su2=int(su2),
             y=values.get("U1", Fraction(0)),
             helicity=values.get("HEL"),
+            **options,  # type: ignore[arg-type]
         )
     except FieldError as exc:
         raise FieldError(f"{where}: {str(exc).removeprefix('field: ')}") from None
@@ -410,8 +604,11 @@ def parse_fields(text: str | Iterable[str]) -> tuple[Field, ...]:
         toks = toks[:-1]
     if not toks:
         raise TokenError("empty field list: expected 'FIELD SPIN …'")
+    symmetries: dict[str, Symmetry] = {}
+    pos = _read_declarations(toks, symmetries)
     fields: list[Field] = []
-    pos = 0
+    if pos == len(toks):
+        raise TokenError("no FIELD after the SYMMETRY declarations")
     while pos < len(toks):
         if toks[pos] != "FIELD":
             where = f"after field {len(fields)}" if fields else "at the start"
@@ -420,12 +617,74 @@ def parse_fields(text: str | Iterable[str]) -> tuple[Field, ...]:
                 "bar": " (write SU3 3bar as one word, or SU3 -3)",
             }.get(toks[pos], "")
             raise TokenError(f"stray token {toks[pos]!r} {where}{hint}; expected 'FIELD'")
-        f, _, pos = parse_field_tokens(toks, pos, len(fields))
+        f, _, pos = parse_field_tokens(toks, pos, len(fields), symmetries=symmetries)
         fields.append(f)
     return tuple(fields)
 
 
+def _read_declarations(toks: list[str], out: dict[str, Symmetry]) -> int:
+    """Read ``SYMMETRY name GAUGED|GLOBAL|Z n`` declarations at the start; return the position
+    after them."""
+    pos = 0
+    while pos < len(toks) and toks[pos] == "SYMMETRY":
+        where = f"declaration {len(out) + 1}"
+        if pos + 2 >= len(toks):
+            raise TokenError(f"{where}: write SYMMETRY <name> GAUGED, GLOBAL or Z <N>")
+        name, kind = toks[pos + 1], toks[pos + 2]
+        if name in out:
+            raise TokenError(f"{where}: symmetry {name!r} is declared twice")
+        if kind in ("GAUGED", "GLOBAL"):
+            sym, pos = Symmetry(name, kind.lower()), pos + 3
+        elif kind == "Z":
+            n, pos = _read_number(toks, pos + 3, f"{where}, Z")
+            if n.denominator != 1:
+                raise TokenError(f"{where}: Z needs an integer order, got {n}")
+            sym = Symmetry(name, "Z", int(n))
+        else:
+            raise TokenError(f"{where}: {kind!r} is not GAUGED, GLOBAL or Z <N>")
+        out[name] = sym
+    return pos
+
+
+def _read_extensions(
+    toks: list[str], pos: int, where: str, symmetries: dict[str, Symmetry], out: dict
+) -> int:
+    """Read ``REAL``, ``GEN n`` and ``CHARGE name q`` (in this order, charges repeated) after
+    a field's BART-L tokens into ``out`` (Field keyword arguments)."""
+    if pos < len(toks) and toks[pos] == "REAL":
+        out["real"], pos = True, pos + 1
+    if pos < len(toks) and toks[pos] == "GEN":
+        n, pos = _read_number(toks, pos + 1, f"{where}, GEN")
+        if n.denominator != 1:
+            raise TokenError(f"{where}: GEN needs an integer, got {n}")
+        out["generations"] = int(n)
+    charges: dict[Symmetry, Fraction] = {}
+    while pos < len(toks) and toks[pos] == "CHARGE":
+        if pos + 1 >= len(toks):
+            raise TokenError(f"{where}: CHARGE needs a symmetry name and a charge")
+        name = toks[pos + 1]
+        if name not in symmetries:
+            declared = ", ".join(symmetries) or "none"
+            raise TokenError(
+                f"{where}: CHARGE under undeclared symmetry {name!r} (declared: {declared}); "
+                f"declare it first: SYMMETRY {name} Z 2 (or GAUGED, GLOBAL)"
+            )
+        q, pos = _read_number(toks, pos + 2, f"{where}, CHARGE {name}")
+        charges[symmetries[name]] = q
+    if charges:
+        out["charges"] = charges
+    if pos < len(toks) and toks[pos] in ("REAL", "GEN", "CHARGE"):
+        raise TokenError(f"{where}: {toks[pos]} is out of order (order is REAL, GEN, CHARGE)")
+    return pos
+
+
 def fields_tokens(fields: Sequence[Field], specials: bool = True) -> str:
-    """The BART-L input string of a field list."""
-    body = " ".join(" ".join(f.tokens()) for f in fields)
+    """The BART-L input string of a field list; fields BART-L cannot write (real,
+    generations, extra charges) add the :data:`EXTENSION_TOKENS` after their own."""
+    syms = sorted({s for f in fields for s, _ in f.charges})
+    decl = []
+    for s in syms:
+        tail = ["Z", *number_tokens(Fraction(s.order))] if s.is_discrete else [s.kind.upper()]
+        decl += ["SYMMETRY", s.name, *tail]
+    body = " ".join([*decl, *(" ".join(f.tokens() + f.extension_tokens()) for f in fields)])
     return f"[SOS] {body} [EOS]" if specials else body

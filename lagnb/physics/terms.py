@@ -22,13 +22,17 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
 from lagnb.physics.contractions import Atom
 from lagnb.physics.fields import Field, check_names, default_names, fields_tokens
+from lagnb.physics.flavour import Flavour
 
-KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass")
-"""Term kinds in BART-L order: interactions, kinetic, gauge kinetic, masses."""
+KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass", "kinetic_mixing")
+"""Term kinds in BART-L order: interactions, kinetic, gauge kinetic, masses; then kinetic
+mixing of two gauged U(1)s, which BART-L has no example of (it comes after the gauge kinetic
+terms in a Lagrangian)."""
 
 GAUGE_FIELDS = {"SU3": "G", "SU2": "W", "U1": "B"}
 
@@ -68,8 +72,18 @@ Factor = FieldFactor | Derivative | SigmaBar | Commutator
 
 
 def charged_groups(f: Field) -> list[str]:
-    """The gauge groups under which ``f`` is charged (its covariant derivative's content)."""
-    return [g for g, on in (("SU3", f.su3 != 1), ("SU2", f.su2 != 1), ("U1", f.y != 0)) if on]
+    """The gauge groups under which ``f`` is charged (its covariant derivative's content):
+    SU3, SU2, U1 (hypercharge), then each gauged U(1)′ as ``U1:<name>``."""
+    out = [g for g, on in (("SU3", f.su3 != 1), ("SU2", f.su2 != 1), ("U1", f.y != 0)) if on]
+    return out + [s.group for s, _ in f.charges if s.is_gauged]
+
+
+def gauge_symbol(group: str, latex: bool = True) -> str:
+    """The gauge boson of a group: G, W, B, and X_name for a gauged U(1)′ ``U1:name``."""
+    if group in GAUGE_FIELDS:
+        return GAUGE_FIELDS[group]
+    name = group.partition(":")[2]
+    return rf"X_{{\mathrm{{{name}}}}}" if latex else f"X[{name}]"
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,10 @@ class Term:
     """One term of a Lagrangian.
 
     ``kind`` is one of :data:`KINDS`; ``hermitian`` False means the term stands for O + h.c.
+    ``prefactor`` is a conventional numerical factor (½ in the kinetic and mass terms of a real
+    scalar and in the kinetic mixing −(ε/2) B_μν X^μν), written in LaTeX and text but not in
+    the tokens.  ``flavour`` is the coupling's flavour structure when a field of the term has
+    several generations (None otherwise; see :class:`~lagnb.physics.flavour.Flavour`).
     """
 
     kind: str
@@ -85,6 +103,8 @@ class Term:
     hermitian: bool = True
     sign: str = "+"
     imaginary: bool = False
+    prefactor: Fraction = Fraction(1)
+    flavour: Flavour | None = None
 
     # -- structure ----------------------------------------------------------------------------
     @property
@@ -100,15 +120,22 @@ class Term:
     def derivatives(self) -> int:
         return sum(isinstance(f, Derivative | Commutator) for f in self.factors)
 
-    def conjugate(self) -> Term:
-        """O† with each field conjugated and every index kind flipped (same factor order)."""
+    def conjugate(self, fields: Sequence[Field] | None = None) -> Term:
+        """O† with each field conjugated and every index kind flipped (same factor order).
+
+        With ``fields``, a real scalar stays itself (its flipped SU(2) indices are raised with
+        ε, see :class:`~lagnb.physics.contractions.Slot`)."""
         factors = tuple(
-            FieldFactor(f.field, not f.conjugate) if isinstance(f, FieldFactor) else f
+            FieldFactor(
+                f.field, f.conjugate if fields and fields[f.field].real else not f.conjugate
+            )
+            if isinstance(f, FieldFactor)
+            else f
             for f in self.factors
         )
         ident = list(range(len(self.factors)))
         atoms = tuple(a.moved(ident, flip=True) for a in self.contractions)
-        return Term(self.kind, factors, atoms, self.hermitian, self.sign, self.imaginary)
+        return replace(self, factors=factors, contractions=atoms)
 
     # -- tokens -------------------------------------------------------------------------------
     def tokens(self, fields: Sequence[Field]) -> str:
@@ -132,8 +159,10 @@ class Term:
 
     # -- LaTeX --------------------------------------------------------------------------------
     def latex(self, fields: Sequence[Field], names: Sequence[str] | None = None) -> str:
-        """The operator in LaTeX with explicit gauge indices (i, j, … SU(3); a, b, … SU(2))."""
-        return _term_latex(self, fields, list(names or default_names(fields)))
+        """The operator in LaTeX with explicit gauge indices (i, j, … SU(3); a, b, … SU(2)),
+        after its numerical prefactor if any (``\frac{1}{2}``)."""
+        body = _term_latex(self, fields, list(names or default_names(fields)))
+        return prefactor_latex(self) + body
 
     def text(self, fields: Sequence[Field], names: Sequence[str] | None = None) -> str:
         """The operator in Unicode, for a terminal: ``(H†H)²``, ``(D_μ H)† (D^μ H)``.
@@ -143,10 +172,10 @@ class Term:
         ``names`` are display names (LaTeX allowed), by default the fields' own or φ_k/ψ_k.
         """
         shown = [unicode_name(n) for n in (names or default_names(fields))]
-        return _term_text(self, fields, shown)
+        return prefactor_text(self) + _term_text(self, fields, shown)
 
     def to_json(self, fields: Sequence[Field], names: Sequence[str] | None = None) -> dict:
-        return {
+        out = {
             "kind": self.kind,
             "fields": [{"field": f.field, "conjugate": f.conjugate} for f in self.field_factors],
             "derivatives": self.derivatives,
@@ -154,6 +183,18 @@ class Term:
             "tokens": self.tokens(fields),
             "latex": self.latex(fields, names),
         }
+        if self.prefactor != 1:
+            out["prefactor"] = str(self.prefactor)
+        if self.flavour is not None:
+            out["flavour"] = {
+                "generations": list(self.flavour.generations),
+                "symmetry": [
+                    {"factors": list(pos), "young": list(p)} for pos, p in self.flavour.symmetry
+                ],
+                "components": self.flavour.components,
+                "real_parameters": self.flavour.parameters,
+            }
+        return out
 
 
 # -- index labels ------------------------------------------------------------------------------
@@ -223,10 +264,17 @@ def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
         groups = {f.group for f in halves}
         if len(halves) == len(term.factors) == 4 and len(groups) == 1:
             g = groups.pop()
-            sym, a = GAUGE_FIELDS[g], "" if g == "U1" else "A"
+            sym, a = gauge_symbol(g), "A" if g in ("SU3", "SU2") else ""
             head = "-" if term.sign == "-" else ""
-            lower = rf"{sym}^{{{a}}}_{{\mu\nu}}" if a else rf"{sym}_{{\mu\nu}}"
-            return rf"{head}\frac{{1}}{{4}} {lower} {sym}^{{{a}\mu\nu}}"
+            lower = rf"{sym}^{{{a}}}_{{\mu\nu}}" if a else rf"{{{sym}}}_{{\mu\nu}}"
+            upper = rf"{sym}^{{{a}\mu\nu}}" if a else rf"{{{sym}}}^{{\mu\nu}}"
+            if g in GAUGE_FIELDS:
+                lower = rf"{sym}^{{{a}}}_{{\mu\nu}}" if a else rf"{sym}_{{\mu\nu}}"
+                upper = rf"{sym}^{{{a}\mu\nu}}"
+            return rf"{head}\frac{{1}}{{4}} {lower} {upper}"
+        if len(halves) == len(term.factors) == 4 and len(groups) == 2:  # kinetic mixing
+            g1, g2 = halves[0].group, halves[2].group
+            return rf"{{{gauge_symbol(g1)}}}_{{\mu\nu}} {{{gauge_symbol(g2)}}}^{{\mu\nu}}"
         # not a field strength squared (e.g. a model's malformed output): show the pieces
         return " ".join(
             rf"[D^{{{f.group}}}]_{{{f.part}}}"
@@ -237,6 +285,7 @@ def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
             for f in term.factors
         )
     idx, eps_labels = _index_labels(term, _LATEX_LETTERS, "'")
+    flavour = _flavour_letters(term, _LATEX_FLAVOUR)
     eps = [
         rf"\epsilon{'_' if kind == 'u' else '^'}{{{''.join(labels)}}}"
         for labels, kind in eps_labels
@@ -252,7 +301,10 @@ def _term_latex(term: Term, fields: Sequence[Field], names: list[str]) -> str:
             parts.append(r"\bar{\sigma}^{\mu}")
             continue
         assert isinstance(f, FieldFactor)
-        sym = _with_indices(_latex_dagger(names[f.field], f.conjugate), idx.get(k, []))
+        base = names[f.field]
+        if k in flavour:
+            base = f"{{{base}}}_{{{flavour[k]}}}"
+        sym = _with_indices(_latex_dagger(base, f.conjugate), idx.get(k, []))
         if derivative_next:
             # (D_μ φ)† (D^μ φ): the second derivative of a term carries the upper index
             updown = "^" if n_derivatives else "_"
@@ -388,27 +440,54 @@ def _bilinear_pairing(term: Term) -> dict[int, int] | None:
     return partner
 
 
+_TEXT_FLAVOUR = "ₐₑₕₒ"
+"""Flavour index labels in the text form (Unicode has few subscript letters)."""
+_LATEX_FLAVOUR = "IJKL"
+"""Flavour index labels in LaTeX: capitals, apart from the gauge indices."""
+
+
+def _flavour_letters(term: Term, letters: str) -> dict[int, str]:
+    """Factor position → its flavour index label, for the factors with several generations."""
+    if term.flavour is None:
+        return {}
+    flavoured = [k for k, n in enumerate(term.flavour.generations) if n > 1]
+    return {k: letters[j] for j, k in enumerate(flavoured)}
+
+
+def flavour_indices(term: Term, latex: bool = True) -> str:
+    """The coupling's flavour indices in factor order (``IJ``), empty without flavour."""
+    letters = _flavour_letters(term, _LATEX_FLAVOUR if latex else _TEXT_FLAVOUR)
+    return "".join(letters[k] for k in sorted(letters))
+
+
 def _term_text(term: Term, fields: Sequence[Field], names: Sequence[str]) -> str:
     """The operator in Unicode; ``names`` are already Unicode."""
 
-    def name(f: FieldFactor) -> str:
-        return names[f.field] + ("†" if f.conjugate else "")
+    letters = _flavour_letters(term, _TEXT_FLAVOUR)
+
+    def name(k: int) -> str:
+        f = term.factors[k]
+        assert isinstance(f, FieldFactor)
+        return names[f.field] + letters.get(k, "") + ("†" if f.conjugate else "")
 
     halves = [f for f in term.factors if isinstance(f, Commutator)]
     if halves:
         groups = {f.group for f in halves}
         if len(halves) == len(term.factors) == 4 and len(groups) == 1:
             g = groups.pop()
-            sym = GAUGE_FIELDS[g] + ("" if g == "U1" else "ᴬ")
+            sym = gauge_symbol(g, latex=False) + ("ᴬ" if g in ("SU3", "SU2") else "")
             head = "−" if term.sign == "-" else ""
             return f"{head}¼ {sym}_μν {sym}^μν"
+        if len(halves) == len(term.factors) == 4 and len(groups) == 2:  # kinetic mixing
+            g1, g2 = (gauge_symbol(h.group, latex=False) for h in (halves[0], halves[2]))
+            return f"{g1}_μν {g2}^μν"
         return " ".join(
             f"[D({f.group})]_{f.part}"
             if isinstance(f, Commutator)
-            else name(f)
+            else name(k)
             if isinstance(f, FieldFactor)
             else "?"
-            for f in term.factors
+            for k, f in enumerate(term.factors)
         )
     pairing = _bilinear_pairing(term)
     with_lorentz = any(isinstance(f, Derivative | SigmaBar) for f in term.factors)
@@ -439,11 +518,11 @@ def _term_text(term: Term, fields: Sequence[Field], names: Sequence[str]) -> str
                     n_derivatives += 1
                     derivative_next = False
                     if labels:
-                        sym = f"(D{mu} {name(f)}{up}{down})"
+                        sym = f"(D{mu} {name(k)}{up}{down})"
                     else:
                         sym = f"(D{mu} {names[f.field]})" + ("†" if f.conjugate else "")
                 else:
-                    sym = name(f)
+                    sym = name(k)
                     if labels and not f.conjugate and sym[-1:] in _SCRIPT_GLYPHS:
                         sym = f"({sym})"  # S₁ with index i: (S₁)ᵢ, not S₁ᵢ
                     sym += up + down
@@ -452,11 +531,23 @@ def _term_text(term: Term, fields: Sequence[Field], names: Sequence[str]) -> str
     return ("i " if term.imaginary else "") + body
 
 
+def prefactor_latex(term: Term) -> str:
+    """The term's numerical prefactor in LaTeX followed by a space (empty for 1)."""
+    p = term.prefactor
+    return "" if p == 1 else rf"\frac{{{p.numerator}}}{{{p.denominator}}} "
+
+
+def prefactor_text(term: Term) -> str:
+    """The term's numerical prefactor in Unicode followed by a space (empty for 1)."""
+    p = term.prefactor
+    return "" if p == 1 else {Fraction(1, 2): "½ "}.get(p, f"({p}) ")
+
+
 def _bilinear_text(
     term: Term,
     fields: Sequence[Field],
     pairing: dict[int, int],
-    name: Callable[[FieldFactor], str],
+    name: Callable[[int], str],
 ) -> str:
     """A product of bilinears and SU(3)×SU(2) singlets: ``(H†H)²``, ``(H†L) e†``, ``(S†S) S``."""
     items: list[tuple[str, bool, bool]] = []  # (text, is a bilinear, only scalars)
@@ -486,12 +577,12 @@ def _bilinear_text(
         q = pairing.get(k)
         if q is None:
             done.add(k)
-            items.append((name(f), False, fields[f.field].is_scalar))
+            items.append((name(k), False, fields[f.field].is_scalar))
             continue
         g = term.factors[q]
         assert isinstance(g, FieldFactor)
         done |= {k, q}
-        first, second = (g, f) if g.conjugate and not f.conjugate else (f, g)
+        first, second = (q, k) if g.conjugate and not f.conjugate else (k, q)
         scalars = fields[f.field].is_scalar and fields[g.field].is_scalar
         items.append((name(first) + name(second), True, scalars))
     if len(items) == 1:
@@ -508,8 +599,22 @@ def _bilinear_text(
     return " ".join(text + _power(n) for text, n, _ in shown)
 
 
-_COUPLING_LATEX = {"yukawa": "y", "trilinear": r"\mu", "quartic": r"\lambda", "m2": "m^2", "M": "M"}
-_COUPLING_TEXT = {"yukawa": "y", "trilinear": "μ", "quartic": "λ", "m2": "m", "M": "M"}
+_COUPLING_LATEX = {
+    "yukawa": "y",
+    "trilinear": r"\mu",
+    "quartic": r"\lambda",
+    "m2": "m^2",
+    "M": "M",
+    "kinetic_mixing": r"\epsilon",
+}
+_COUPLING_TEXT = {
+    "yukawa": "y",
+    "trilinear": "μ",
+    "quartic": "λ",
+    "m2": "m",
+    "M": "M",
+    "kinetic_mixing": "ε",
+}
 
 
 def _coupling_numbers(terms: Sequence[Term]) -> list[tuple[str, int] | None]:
@@ -524,6 +629,21 @@ def _coupling_numbers(terms: Sequence[Term]) -> list[tuple[str, int] | None]:
             continue
         counters[key] = counters.get(key, 0) + 1
         out.append((key, counters[key]))
+    return out
+
+
+def _field_options_json(f: Field) -> dict[str, Any]:
+    """A field's options beyond BART-L for JSON, only those that differ from the default."""
+    out: dict[str, Any] = {}
+    if f.real:
+        out["real"] = True
+    if f.generations != 1:
+        out["generations"] = f.generations
+    if f.charges:
+        out["charges"] = {s.name: str(q) for s, q in f.charges}
+        out["extension_tokens"] = " ".join(f.extension_tokens())
+    elif out:
+        out["extension_tokens"] = " ".join(f.extension_tokens())
     return out
 
 
@@ -565,7 +685,7 @@ class Lagrangian:
         for t in self.terms:
             out.append(t.tokens(self.fields))
             if hc and not t.hermitian:
-                out.append(t.conjugate().tokens(self.fields))
+                out.append(t.conjugate(self.fields).tokens(self.fields))
         return out
 
     def tokens(self, hc: bool = True) -> str:
@@ -585,11 +705,15 @@ class Lagrangian:
         names = self.names
         lines = []
         for t, c in zip(self.terms, _coupling_numbers(self.terms)):
-            body = t.latex(self.fields, names)
+            body = _term_latex(t, self.fields, names)
             if c is None:
+                body = prefactor_latex(t) + body
                 lines.append(body if body.startswith("-") else f"{t.sign} {body}")
                 continue
-            coupling = rf"{_COUPLING_LATEX[c[0]]}_{{{c[1]}}}\, " if couplings else ""
+            fl = flavour_indices(t)
+            sub = f"{c[1]}" + (rf"\,{fl}" if fl else "")
+            coupling = rf"{_COUPLING_LATEX[c[0]]}_{{{sub}}}\, " if couplings else ""
+            coupling = prefactor_latex(t) + coupling
             if not t.hermitian:
                 lines.append(f"{t.sign} \\left( {coupling}{body} + \\text{{h.c.}} \\right)")
             else:
@@ -658,14 +782,18 @@ class Lagrangian:
             body = _term_text(t, self.fields, shown)
             if c is None:
                 coupling = ""
+                body = prefactor_text(t) + body
                 term = body if body.startswith("−") or t.sign == "+" else f"−{body}"
             else:
                 key, number = c
                 sym = _COUPLING_TEXT[key] + _script([str(number)], _SUBSCRIPT)
+                sym += flavour_indices(t, latex=False)
                 sym += "²" if key == "m2" else ""
                 coupling = f"{sym} ∈ {'ℝ' if t.hermitian else 'ℂ'}"
+                if t.flavour is not None:
+                    coupling += f" ({t.flavour.describe()})"
                 sign = "−" if t.sign == "-" else ""
-                term = f"{sign}{sym} {body}" + ("" if t.hermitian else " + h.c.")
+                term = f"{sign}{prefactor_text(t)}{sym} {body}" + ("" if t.hermitian else " + h.c.")
             rows.append((str(k), t.kind, coupling, term))
         widths = [max(_width(r[i]) for r in rows) for i in range(3)]
         out.append("")
@@ -691,6 +819,7 @@ class Lagrangian:
                     "hypercharge": str(f.y),
                     "helicity": None if f.helicity is None else str(f.helicity),
                     "tokens": " ".join(f.tokens()),
+                    **_field_options_json(f),
                 }
                 for i, f in enumerate(self.fields)
             ],

@@ -18,7 +18,7 @@ machine for decoding (:mod:`lagnb.physics.grammar`) uses the constants defined h
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lagnb.errors import TokenError
 from lagnb.physics.contractions import Atom
@@ -64,6 +64,9 @@ SIGNS = ("+", "-")
 """A term's first token."""
 GAUGE_GROUPS = GROUPS
 """The gauge groups a ``DERIVATIVE`` lists (in this order) and a commutator names."""
+EXTRA_GAUGE_PREFIX = "U1:"
+"""A gauged U(1)′ named X is the group ``U1:X`` in DERIVATIVE and COMMUTATOR tokens (an
+extension beyond BART-L, see :mod:`lagnb.physics.symmetries`)."""
 CONTRACTION_GROUPS = ("LORENTZ", "SU3", "SU2")
 """The index groups of the ``CONTRACTIONS`` block."""
 COMMUTATORS = ("COMMUTATOR_A", "COMMUTATOR_B")
@@ -199,12 +202,15 @@ def parse_structure(text: str) -> TermStructure:
             for g in GAUGE_GROUPS:
                 if pos < len(toks) and toks[pos] == g:
                     pos += 1
+            while pos < len(toks) and toks[pos].startswith(EXTRA_GAUGE_PREFIX):
+                pos += 1  # a gauged U(1)′ (not BART-L): U1:<name>
         elif tok == "SIGMA_BAR":
             pos += 1
         elif tok in COMMUTATORS:
             if toks[pos + 1 : pos + 2] != ["DERIVATIVE"] or pos + 2 >= len(toks):
                 raise TokenError(f"{where}: {tok} must be followed by 'DERIVATIVE <group>'")
-            if toks[pos + 2] not in GAUGE_GROUPS:
+            group = toks[pos + 2]
+            if group not in GAUGE_GROUPS and not group.startswith(EXTRA_GAUGE_PREFIX):
                 raise TokenError(
                     f"{where}: {tok} DERIVATIVE: unknown gauge group {toks[pos + 2]!r} "
                     "(expected SU3, SU2 or U1)"
@@ -279,12 +285,24 @@ def parse_term(fields: Sequence[Field], text: str) -> Term:
         if parsed is None:
             index.append(-1)
             continue
-        try:
+        if all(f.is_bart_l for f in fields):
+            if parsed[0] not in fields:
+                raise TokenError(f"object {k + 1}: {parsed[0].describe()} is not in the field list")
             index.append(fields.index(parsed[0]))
-        except ValueError:
+            continue
+        # a term's tokens are BART-L: a real, flavoured or charged field is written by its
+        # SU(3)×SU(2)×U(1) quantum numbers alone
+        plain = [replace(f, real=False, generations=1, charges=()) for f in fields]
+        hits = [i for i, f in enumerate(plain) if f == parsed[0]]
+        if not hits:
+            raise TokenError(f"object {k + 1}: {parsed[0].describe()} is not in the field list")
+        if len({fields[i] for i in hits}) > 1:
             raise TokenError(
-                f"object {k + 1}: {parsed[0].describe()} is not in the field list"
-            ) from None
+                f"object {k + 1}: {parsed[0].describe()} is ambiguous: fields "
+                f"{', '.join(str(i + 1) for i in hits)} differ only in charges, reality or "
+                "generations, which term tokens do not write; check Term objects instead"
+            )
+        index.append(hits[0])
     factors: list[Factor] = []
     for k, (obj, parsed) in enumerate(zip(s.objects, s.fields)):
         word = obj.split(" ", 1)[0]
@@ -298,7 +316,7 @@ def parse_term(fields: Sequence[Field], text: str) -> Term:
                     f"object {k + 1}: a DERIVATIVE acts on the field right after it, "
                     f"got {s.objects[k + 1]!r}"
                 )
-            written = " ".join(["DERIVATIVE", *charged_groups(target[0])])
+            written = " ".join(["DERIVATIVE", *charged_groups(fields[index[k + 1]])])
             if obj != written:
                 raise TokenError(
                     f"object {k + 1}: {obj!r} acts on object {k + 2}, {target[0].describe()}, "
