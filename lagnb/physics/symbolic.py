@@ -49,7 +49,6 @@ import sympy as sp
 from lagnb.errors import LagnbError
 from lagnb.physics.contractions import Atom
 from lagnb.physics.fields import Field
-from lagnb.physics.groups import su2_slots
 from lagnb.physics.terms import FieldFactor, Lagrangian, Term, _coupling_numbers, coupling_json
 
 SUPPORTED_SU3 = (1, 3, -3)

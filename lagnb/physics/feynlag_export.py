@@ -1,0 +1,311 @@
+"""A standalone feynlag model file for a Lagrangian (``lagnb export --to feynlag``).
+
+`feynlag <https://pypi.org/project/feynlag/>`_ (pure SymPy) checks gauge invariance and
+hermiticity of component expressions, breaks symmetries, derives Feynman rules and writes UFO
+folders.  :func:`feynlag_source` writes a Python file that declares, for a lagnb Lagrangian:
+
+* the gauge groups SU3c, SU2L, U1Y under which some field is charged, with couplings gs, gw, g1;
+* every field as a feynlag ``Scalar`` or ``WeylFermion``, the hypercharge halved (feynlag uses
+  Q = T3 + Y, lagnb Q = T3 + Y/2);
+* every coupling as real ``ExternalParameter``\\ s (a complex one as the pair ``c_re``, ``c_im``)
+  with a placeholder value;
+* every term in components (:mod:`lagnb.physics.symbolic`), kinetic terms as feynlag covariant
+  derivatives (``Dmu`` for scalars, ``fermion_gauge_current`` for fermions; feynlag derives the
+  gauge self-couplings from the groups, so −¼ F F is not written), the scalar potential in the
+  ``potential`` sector (feynlag stores −V there), Yukawas and fermion masses in ``yukawa``;
+* ``TERMS``: one (lagnb term number, sector, expression) per term, for term-by-term checks;
+* a vacuum stub (commented ``expand_vev`` lines for the neutral components) to fill in.
+
+Conventions of the translation:
+
+* two-component products become four-component bilinears: ψ_L χ_R† → ``Bilinear(χbar, PL, ψ)``
+  (and its h.c. ``Bilinear(ψbar, PR, χ)``); two left-handed fields or two right-handed ones
+  give a ``MajoranaBilinear(ψ, C·P, χ)``, which feynlag's UFO writer cannot export (the file
+  warns about each such term);
+* an SU(2) triplet is declared in feynlag's adjoint (Cartesian) basis X_1, X_2, X_3, and
+  lagnb's weight components are written in it: φ₁ = (−X₁ + iX₂)/√2, φ₂ = X₃,
+  φ₃ = (X₁ + iX₂)/√2 (from T = Σ_k X_k σ^k iσ²/√2); doublets and quadruplets are declared in
+  lagnb's weight basis, which is feynlag's Gelfand–Tsetlin basis.
+
+Pure: :func:`feynlag_source` returns text; :func:`write_feynlag` is the edge that writes the file
+(atomically).  feynlag is needed only to run the file, not to write it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from lagnb.physics.symbolic import (
+    ComponentField,
+    Coupling,
+    WeylPair,
+    component_fields,
+    couplings,
+    term_expression,
+)
+from lagnb.physics.terms import Lagrangian
+
+GROUPS = (
+    ("SU3", "SU3c", "fl.SU3", "gs", 1.2177),
+    ("SU2", "SU2L", "fl.SU2", "gw", 0.6535),
+    ("U1", "U1Y", "fl.U1", "g1", 0.3580),
+)
+"""(lagnb group, feynlag name, feynlag class, coupling name, coupling value)."""
+
+PLACEHOLDER = {0: 0.1, 1: 100.0, 2: 10000.0}
+"""Placeholder values of couplings by mass dimension (to be replaced by the user)."""
+
+TRIPLET_BASIS = "phi1 = (-X1 + I*X2)/sqrt(2), phi2 = X3, phi3 = (X1 + I*X2)/sqrt(2)"
+
+
+def triplet_weights(xs: Sequence[sp.Expr]) -> list[sp.Expr]:
+    """lagnb's triplet weight components φ₁, φ₂, φ₃ in feynlag's Cartesian components X₁, X₂,
+    X₃: T = Σ_k X_k σ^k iσ²/√2 gives T₁₁ = (−X₁ + iX₂)/√2, √2 T₁₂ = X₃, T₂₂ = (X₁ + iX₂)/√2."""
+    x1, x2, x3 = xs
+    return [(-x1 + sp.I * x2) / sp.sqrt(2), x3, (x1 + sp.I * x2) / sp.sqrt(2)]
+
+
+def _reps(comp: ComponentField) -> str:
+    """The feynlag ``reps`` dict of a field, the hypercharge halved (Q = T3 + Y)."""
+    f = comp.field
+    reps = []
+    if f.su3 != 1:
+        reps.append(f"SU3c: {f.su3}")
+    if f.su2 != 1:
+        reps.append(f"SU2L: {f.su2}")
+    if f.y != 0:
+        half = f.y / 2
+        reps.append(f"U1Y: Rational({half.numerator}, {half.denominator})")
+    return "{" + ", ".join(reps) + "}"
+
+
+def declared_names(comp: ComponentField) -> list[str]:
+    """feynlag component names: lagnb's, or ``<base>…_x1, _x2, _x3`` for a triplet (feynlag's
+    Cartesian adjoint basis, colour index first as in lagnb)."""
+    if comp.field.su2 != 3:
+        return [s.name for s in comp.components]
+    return [s.name[:-1] + f"x{w}" for (_, w), s in comp.symbols.items()]
+
+
+def _triplet_map(comp: ComponentField, suffix: str = "") -> dict[sp.Symbol, sp.Expr]:
+    """lagnb's weight components of a triplet → expressions in the declared Cartesian ones
+    (``suffix`` ``"bar"`` gives the Dirac adjoints, with conjugate coefficients)."""
+    names = declared_names(comp)
+    out = {}
+    for k in range(0, len(names), 3):
+        xs = [sp.Symbol(n + suffix) for n in names[k : k + 3]]
+        weights = triplet_weights(xs)
+        for s, wexpr in zip(comp.components[k : k + 3], weights):
+            out[s] = sp.conjugate(wexpr).xreplace({sp.conjugate(x): x for x in xs}) if suffix else wexpr
+    return out
+
+
+class _FeynlagPrinter(StrPrinter):
+    """Prints lagnb component expressions as feynlag source: couplings as parameter symbols
+    (``name.s``), Weyl pairs as Dirac or Majorana bilinears with the flavour index ``i``."""
+
+    def __init__(self, comps: Sequence[ComponentField], parameters: set[str]) -> None:
+        super().__init__()
+        self.fermion: dict[sp.Symbol, ComponentField] = {
+            s: c for c in comps if c.field.is_fermion for s in c.components
+        }
+        self.parameters = parameters
+        self.majorana = False
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return f"{expr.name}.s" if expr.name in self.parameters else expr.name
+
+    def _leg(self, x: sp.Expr, bar: bool) -> str:
+        """The four-component leg of a Weyl spinor component (conjugation stripped)."""
+        sym = x.args[0] if isinstance(x, sp.conjugate) else x
+        comp = self.fermion[sym]
+        suffix = "bar" if bar else ""
+        if comp.field.su2 != 3:
+            return f"{sym.name}{suffix}[i]"
+        combo = _triplet_map(comp, suffix)[sym]
+        legs = {s: sp.Symbol(f"{s.name}[i]") for s in combo.free_symbols}
+        return f"({StrPrinter().doprint(combo.xreplace(legs))})"
+
+    def _left(self, x: sp.Expr) -> bool:
+        sym = x.args[0] if isinstance(x, sp.conjugate) else x
+        return self.fermion[sym].field.helicity < 0
+
+    def _print_WeylPair(self, expr: WeylPair) -> str:
+        a, b = expr.args
+        if self._left(a) != self._left(b):
+            # Dirac type: the undotted pair ψ_L χ_R† is χbar PL ψ, the dotted ψ_L† χ_R is ψbar PR χ
+            left, right = (a, b) if self._left(a) else (b, a)
+            if not isinstance(left, sp.conjugate):
+                return f"Bilinear({self._leg(right, True)}, diracPL, {self._leg(left, False)})"
+            return f"Bilinear({self._leg(left, True)}, diracPR, {self._leg(right, False)})"
+        # Majorana type: ψ1ᵀ C P ψ2 of the two fields; the pair of their conjugates is its h.c.
+        self.majorana = True
+        projector = "diracPL" if self._left(a) else "diracPR"
+        text = f"MajoranaBilinear({self._leg(a, False)}, diracC*{projector}, {self._leg(b, False)})"
+        return f"conjugate({text})" if isinstance(a, sp.conjugate) else text
+
+
+def _parameters(cs: Sequence[Coupling | None]) -> list[tuple[str, int]]:
+    """(name, mass dimension) of every real parameter, in term order."""
+    dims = {"y": 0, "lambda": 0, "mu": 1, "M": 1, "m2": 2}
+    out = []
+    for c in cs:
+        if c is not None:
+            out += [(p.name, dims[c.name.rsplit("_", 1)[0]]) for p in c.parts]
+    return out
+
+
+def feynlag_source(lag: Lagrangian, model_name: str = "lagnb_model") -> str:
+    """The text of a standalone feynlag model file for ``lag`` (see the module docstring).
+
+    Raises :class:`~lagnb.physics.symbolic.RepresentationError` for a field whose components
+    are not written (SU(3) 6, 6̄, 8).
+    """
+    comps = component_fields(lag)
+    cs = couplings(lag)
+    params = _parameters(cs)
+    printer = _FeynlagPrinter(comps, {n for n, _ in params})
+    used = {g for c in comps for g, on in _groups_of(c) if on}
+    out = [
+        f'"""feynlag model written by lagnb for {len(lag.fields)} fields, {len(lag.terms)} terms.',
+        "",
+        "Conventions: feynlag hypercharge Q = T3 + Y (half of lagnb's Y); coupling values are",
+        "placeholders; SU(2) triplets are declared in feynlag's Cartesian basis, with lagnb's",
+        f"weight components {TRIPLET_BASIS}.",
+        '"""',
+        "",
+        "import warnings",
+        "",
+        "import sympy as sp",
+        "from sympy import I, Rational, conjugate, sqrt",
+        "",
+        "import feynlag as fl",
+        "from feynlag import Bilinear, MajoranaBilinear, diracC, diracPL, diracPR",
+        "",
+        'i = sp.Symbol("i", integer=True)',
+        '"""The flavour index of the fermion legs (one flavour per field)."""',
+        "",
+        "# -- gauge groups",
+    ]
+    groups = []
+    for lagnb_group, name, cls, g, value in GROUPS:
+        if lagnb_group in used:
+            out.append(f'{g} = fl.ExternalParameter("{g}", {value}, positive=True)')
+            out.append(f'{name} = {cls}("{name}", coupling={g})')
+            groups.append(name)
+    out += ["", "# -- fields"]
+    for comp, display in zip(comps, lag.names):
+        f = comp.field
+        names = declared_names(comp)
+        cls = "fl.Scalar" if f.is_scalar else "fl.WeylFermion"
+        extra = "" if f.is_scalar else f', chirality="{"L" if f.helicity < 0 else "R"}", nflavors=1'
+        out.append(f"# {display}: lagnb {f.describe()}")
+        out.append(f'f_{comp.base} = {cls}("{comp.base}", reps={_reps(comp)}{extra},')
+        out.append(f"    component_names={names!r})")
+        out.append(f"{', '.join(names)}, = f_{comp.base}.components")
+        if f.is_fermion:
+            out.append(f"{', '.join(n + 'bar' for n in names)}, = f_{comp.base}.bar_components")
+        elif f.su2 == 3:
+            for s, e in _triplet_map(comp).items():
+                out.append(f"{s.name} = {StrPrinter().doprint(e)}")
+    out += ["", "# -- couplings (real parameters; a complex coupling c = c_re + I*c_im)"]
+    for name, dim in params:
+        out.append(
+            f'{name} = fl.ExternalParameter("{name}", {PLACEHOLDER[dim]}, unit_dim={dim})'
+        )
+    out += ["", "# -- terms: (lagnb term number, sector, expression)", "TERMS = ["]
+    warnings: list[str] = []
+    for k, (t, c) in enumerate(zip(lag.terms, cs)):
+        number = k + 1
+        latex = t.latex(lag.fields, lag.names).replace("\\", "\\\\")
+        if t.kind == "gauge_kinetic":
+            out.append(f"    # {number}: {t.kind} — from the gauge group (feynlag's Yang–Mills)")
+            continue
+        if t.kind == "kinetic":
+            comp = comps[t.field_factors[0].field]
+            if comp.field.is_scalar:
+                expr = f"(fl.dag(fl.Dmu(f_{comp.base})) * fl.Dmu(f_{comp.base}))[0]"
+                sector = "kinetic"
+            elif not comp.field.su3 == comp.field.su2 == 1 or comp.field.y != 0:
+                expr = f"fl.fermion_gauge_current(f_{comp.base}, i)"
+                sector = "gauge"
+            else:
+                out.append(f"    # {number}: kinetic term of a gauge singlet fermion (no current)")
+                continue
+            out.append(f'    ({number}, "{sector}", {expr}),')
+            continue
+        printer.majorana = False
+        expr = printer.doprint(term_expression(t, c, comps))
+        scalar = all(lag.fields[f.field].is_scalar for f in t.field_factors)
+        sector = "potential" if scalar else "yukawa"
+        out.append(f"    # {number}: {t.kind} {latex}")
+        out.append(f'    ({number}, "{sector}", {expr}),')
+        if printer.majorana:
+            warnings.append(
+                f"term {number} ({t.kind}) pairs two spinors of one helicity (Majorana type): "
+                "feynlag's UFO writer cannot export it"
+            )
+    out += ["]", "", "# -- the Lagrangian and the model"]
+    out += [
+        "lagrangian = fl.Lagrangian()",
+        "for number, sector, expr in TERMS:",
+        '    lagrangian.add(expr, sector=sector, name=f"lagnb term {number}")',
+        "",
+        f"gauge_groups = [{', '.join(groups)}]",
+        f"fields = [{', '.join('f_' + c.base for c in comps)}]"
+        + "".join(f" + [{g}.bosons()]" for g in groups),
+        f"parameters = [{', '.join([*(GROUPS_COUPLING[g] for g in groups), *(n for n, _ in params)])}]",
+        f'model = fl.Model("{model_name}", gauge_groups=gauge_groups, fields=fields,',
+        "                  parameters=parameters, lagrangian=lagrangian)",
+        "",
+        "UFO_WARNINGS = [",
+        *(f"    {w!r}," for w in warnings),
+        "]",
+        "for _warning in UFO_WARNINGS:",
+        "    warnings.warn(_warning, stacklevel=1)",
+        "",
+        "# -- vacuum: give the neutral components a vev, e.g.",
+    ]
+    for comp in comps:
+        if not comp.field.is_scalar:
+            continue
+        for (colour, w), s in comp.symbols.items():
+            if colour == 0 and comp.charge(w) == 0:
+                if comp.field.su2 == 3:
+                    out.append(
+                        f"# {s.name} = {StrPrinter().doprint(_triplet_map(comp)[s])} is neutral: "
+                        "rotate to it before expanding a vev"
+                    )
+                else:
+                    out.append(f'# v_{s.name} = fl.ExternalParameter("v_{s.name}", 246.0, unit_dim=1)')
+                    out.append(f"# f_{comp.base}.expand_vev({{{s.name}: v_{s.name}}})")
+    return "\n".join(out) + "\n"
+
+
+GROUPS_COUPLING = {name: g for _, name, _, g, _ in GROUPS}
+
+
+def _groups_of(comp: ComponentField) -> list[tuple[str, bool]]:
+    f = comp.field
+    return [("SU3", f.su3 != 1), ("SU2", f.su2 != 1), ("U1", f.y != 0)]
+
+
+def write_feynlag(lag: Lagrangian, path: str | os.PathLike, model_name: str = "lagnb_model") -> Path:
+    """Write :func:`feynlag_source` to ``path`` atomically (a temporary file, then a rename)."""
+    target = Path(path)
+    text = feynlag_source(lag, model_name)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
