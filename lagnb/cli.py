@@ -151,6 +151,42 @@ def _run_lagrangian(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write the Lagrangian of a field list for another program (feynlag)",
+        description="Write the Lagrangian of the field list FIELDS as a standalone feynlag model "
+        "file (--to feynlag): groups, fields (hypercharge halved to feynlag's Q = T3 + Y), every "
+        "term in components, kinetic terms as covariant derivatives, complex couplings as real "
+        "pairs and a vacuum stub. Running the file needs feynlag (pip install lagnb[feynlag]).",
+    )
+    p.add_argument("--to", choices=["feynlag"], required=True, help="the target program")
+    p.add_argument("--out", required=True, help="the model file to write, e.g. model.py")
+    p.add_argument(
+        "--names",
+        help="field names, one per field in input order, comma-separated (LaTeX allowed); "
+        "they name the components (H -> H_1, H_2)",
+    )
+    p.add_argument("--model-name", default="lagnb_model", help="the feynlag model's name")
+    p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from lagnb.physics.engine import lagrangian
+    from lagnb.physics.feynlag_export import write_feynlag
+
+    lag = lagrangian(args.fields)
+    if args.names is not None:
+        try:
+            lag = lag.with_names(args.names.split(","))
+        except LagnbError as exc:
+            raise type(exc)(f"--names {args.names!r}: {str(exc).removeprefix('names: ')}") from None
+    path = write_feynlag(lag, args.out, args.model_name)
+    print(f"wrote {path} ({len(lag.terms)} terms)")
+    return 0
+
+
 def _add_check(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
@@ -812,6 +848,7 @@ def _run_pipeline(args: argparse.Namespace) -> int:
 SUBCOMMANDS = [
     _add_lagrangian,
     _add_check,
+    _add_export,
     _add_train,
     _add_generate,
     _add_evaluate,

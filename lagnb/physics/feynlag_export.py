@@ -33,6 +33,7 @@ Pure: :func:`feynlag_source` returns text; :func:`write_feynlag` is the edge tha
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Sequence
@@ -102,7 +103,9 @@ def _triplet_map(comp: ComponentField, suffix: str = "") -> dict[sp.Symbol, sp.E
         xs = [sp.Symbol(n + suffix) for n in names[k : k + 3]]
         weights = triplet_weights(xs)
         for s, wexpr in zip(comp.components[k : k + 3], weights):
-            out[s] = sp.conjugate(wexpr).xreplace({sp.conjugate(x): x for x in xs}) if suffix else wexpr
+            out[s] = (
+                sp.conjugate(wexpr).xreplace({sp.conjugate(x): x for x in xs}) if suffix else wexpr
+            )
     return out
 
 
@@ -216,9 +219,7 @@ def feynlag_source(lag: Lagrangian, model_name: str = "lagnb_model") -> str:
                 out.append(f"{s.name} = {StrPrinter().doprint(e)}")
     out += ["", "# -- couplings (real parameters; a complex coupling c = c_re + I*c_im)"]
     for name, dim in params:
-        out.append(
-            f'{name} = fl.ExternalParameter("{name}", {PLACEHOLDER[dim]}, unit_dim={dim})'
-        )
+        out.append(f'{name} = fl.ExternalParameter("{name}", {PLACEHOLDER[dim]}, unit_dim={dim})')
     out += ["", "# -- terms: (lagnb term number, sector, expression)", "TERMS = ["]
     warnings: list[str] = []
     for k, (t, c) in enumerate(zip(lag.terms, cs)):
@@ -260,7 +261,7 @@ def feynlag_source(lag: Lagrangian, model_name: str = "lagnb_model") -> str:
         f"gauge_groups = [{', '.join(groups)}]",
         f"fields = [{', '.join('f_' + c.base for c in comps)}]"
         + "".join(f" + [{g}.bosons()]" for g in groups),
-        f"parameters = [{', '.join([*(GROUPS_COUPLING[g] for g in groups), *(n for n, _ in params)])}]",
+        f"parameters = [{', '.join([*(COUPLING_OF[g] for g in groups), *(n for n, _ in params)])}]",
         f'model = fl.Model("{model_name}", gauge_groups=gauge_groups, fields=fields,',
         "                  parameters=parameters, lagrangian=lagrangian)",
         "",
@@ -283,12 +284,14 @@ def feynlag_source(lag: Lagrangian, model_name: str = "lagnb_model") -> str:
                         "rotate to it before expanding a vev"
                     )
                 else:
-                    out.append(f'# v_{s.name} = fl.ExternalParameter("v_{s.name}", 246.0, unit_dim=1)')
+                    out.append(
+                        f'# v_{s.name} = fl.ExternalParameter("v_{s.name}", 246.0, unit_dim=1)'
+                    )
                     out.append(f"# f_{comp.base}.expand_vev({{{s.name}: v_{s.name}}})")
     return "\n".join(out) + "\n"
 
 
-GROUPS_COUPLING = {name: g for _, name, _, g, _ in GROUPS}
+COUPLING_OF = {name: g for _, name, _, g, _ in GROUPS}
 
 
 def _groups_of(comp: ComponentField) -> list[tuple[str, bool]]:
@@ -296,10 +299,14 @@ def _groups_of(comp: ComponentField) -> list[tuple[str, bool]]:
     return [("SU3", f.su3 != 1), ("SU2", f.su2 != 1), ("U1", f.y != 0)]
 
 
-def write_feynlag(lag: Lagrangian, path: str | os.PathLike, model_name: str = "lagnb_model") -> Path:
+def write_feynlag(
+    lag: Lagrangian, path: str | os.PathLike, model_name: str = "lagnb_model"
+) -> Path:
     """Write :func:`feynlag_source` to ``path`` atomically (a temporary file, then a rename)."""
     target = Path(path)
     text = feynlag_source(lag, model_name)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(target.parent))
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
