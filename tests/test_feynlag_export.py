@@ -132,3 +132,25 @@ def test_hypercharge_is_halved_and_majorana_terms_warn():
 def test_colour_sextet_and_octet_are_refused():
     with pytest.raises(RepresentationError, match=r"field 1 .*SU\(3\) representation 8"):
         feynlag_source(lagrangian([Field.scalar(8, 1, 0, "G8")]))
+
+
+def test_lepton_higgs_through_feynlag_vacuum_masses_and_hee():
+    """Hand-derived for ℒ ⊃ y (H†L) e† + h.c. + m² H†H + λ (H†H)² with H = (0, (v + h + iG)/√2):
+    the tadpole gives m² = −λ v², m_h² = −2 λ v², and the h ē P_L e vertex is y/√2 (m_e = y v/√2);
+    feynlag computes each from the exported model."""
+    from lagnb.physics.feynlag_export import feynlag_namespace
+
+    ns = feynlag_namespace(lagrangian(catalogue.get("sm_leptons_higgs").fields))
+    model, H = ns["model"], ns["f_H"]
+    v = fl.ExternalParameter("v", 246.0, unit_dim=1)
+    H.expand_vev({ns["H_2"]: v})
+    lam, m2 = ns["lambda_1"].s, ns["m2_1"].s
+    assert model.solve_tadpoles([m2]) == {m2: -lam * v.s**2}
+    _, h, G0 = H.vev_expansions[ns["H_2"]]
+    assert sp.simplify(model.mass_matrix([h])[0, 0] + 2 * lam * v.s**2) == 0
+    y = ns["y_1_re"].s + sp.I * ns["y_1_im"].s
+    table = fl.extract_fermion_vertices(model.physical_lagrangian("yukawa"), [h, G0])
+    i = ns["i"]
+    key = (ns["ebar"][i], fl.diracPL, ns["L_2"][i])
+    assert sp.simplify(table[key][1][(h,)] - y / sp.sqrt(2)) == 0
+    assert sp.simplify(table[key][0][()] - y * v.s / sp.sqrt(2)) == 0

@@ -42,6 +42,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from lagnb.errors import LagnbError
 from lagnb.physics.symbolic import (
     ComponentField,
     Coupling,
@@ -316,3 +317,16 @@ def write_feynlag(
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def feynlag_namespace(lag: Lagrangian, model_name: str = "lagnb_model") -> dict[str, object]:
+    """Run :func:`feynlag_source` in a fresh namespace and return it (``ns["model"]`` is the
+    feynlag ``Model``, ``ns["TERMS"]`` the terms, and every field, component and parameter is
+    there by name).  Needs feynlag installed (``pip install lagnb[feynlag]``)."""
+    try:
+        import feynlag  # noqa: F401
+    except ImportError:
+        raise LagnbError("feynlag is not installed: pip install 'lagnb[feynlag]'") from None
+    namespace: dict[str, object] = {"__name__": model_name}
+    exec(compile(feynlag_source(lag, model_name), f"<lagnb {model_name}>", "exec"), namespace)
+    return namespace
