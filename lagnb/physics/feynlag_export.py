@@ -60,8 +60,9 @@ GROUPS = (
 )
 """(lagnb group, feynlag name, feynlag class, coupling name, coupling value)."""
 
-PLACEHOLDER = {0: 0.1, 1: 100.0, 2: 10000.0}
-"""Placeholder values of couplings by mass dimension (to be replaced by the user)."""
+PLACEHOLDER = {"y": 0.1, "lambda": -0.1, "mu": 100.0, "M": 100.0, "m2": -10000.0}
+"""Placeholder values of couplings by kind, to be replaced by the user.  lagnb writes
+ℒ ⊃ +m2 φ†φ + λ (φ†φ)², so m2 < 0 is a positive mass² and λ < 0 a potential bounded below."""
 
 TRIPLET_BASIS = "phi1 = (-X1 + I*X2)/sqrt(2), phi2 = X3, phi3 = (X1 + I*X2)/sqrt(2)"
 
@@ -155,13 +156,16 @@ class _FeynlagPrinter(StrPrinter):
         return f"conjugate({text})" if isinstance(a, sp.conjugate) else text
 
 
-def _parameters(cs: Sequence[Coupling | None]) -> list[tuple[str, int]]:
-    """(name, mass dimension) of every real parameter, in term order."""
-    dims = {"y": 0, "lambda": 0, "mu": 1, "M": 1, "m2": 2}
+DIMENSION = {"y": 0, "lambda": 0, "mu": 1, "M": 1, "m2": 2}
+"""Mass dimension of a coupling by kind."""
+
+
+def _parameters(cs: Sequence[Coupling | None]) -> list[tuple[str, str]]:
+    """(name, kind) of every real parameter, in term order."""
     out = []
     for c in cs:
         if c is not None:
-            out += [(p.name, dims[c.name.rsplit("_", 1)[0]]) for p in c.parts]
+            out += [(p.name, c.name.rsplit("_", 1)[0]) for p in c.parts]
     return out
 
 
@@ -218,9 +222,14 @@ def feynlag_source(lag: Lagrangian, model_name: str = "lagnb_model") -> str:
         elif f.su2 == 3:
             for s, e in _triplet_map(comp).items():
                 out.append(f"{s.name} = {StrPrinter().doprint(e)}")
-    out += ["", "# -- couplings (real parameters; a complex coupling c = c_re + I*c_im)"]
-    for name, dim in params:
-        out.append(f'{name} = fl.ExternalParameter("{name}", {PLACEHOLDER[dim]}, unit_dim={dim})')
+    out += [
+        "",
+        "# -- couplings (real parameters; a complex coupling c = c_re + I*c_im); placeholder",
+        "# values: L contains +m2 |phi|^2 + lambda |phi|^4, so m2 < 0 and lambda < 0 are physical",
+    ]
+    for name, kind in params:
+        value = 0.0 if name.endswith("_im") else PLACEHOLDER[kind]
+        out.append(f'{name} = fl.ExternalParameter("{name}", {value}, unit_dim={DIMENSION[kind]})')
     out += ["", "# -- terms: (lagnb term number, sector, expression)", "TERMS = ["]
     warnings: list[str] = []
     for k, (t, c) in enumerate(zip(lag.terms, cs)):
