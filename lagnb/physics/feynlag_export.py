@@ -328,14 +328,19 @@ def write_feynlag(
     return target
 
 
-def feynlag_namespace(lag: Lagrangian, model_name: str = "lagnb_model") -> dict[str, object]:
-    """Run :func:`feynlag_source` in a fresh namespace and return it (``ns["model"]`` is the
-    feynlag ``Model``, ``ns["TERMS"]`` the terms, and every field, component and parameter is
-    there by name).  Needs feynlag installed (``pip install lagnb[feynlag]``)."""
+def require_feynlag() -> None:
+    """Raise a one-line :class:`LagnbError` when feynlag is not installed."""
     try:
         import feynlag  # noqa: F401
     except ImportError:
         raise LagnbError("feynlag is not installed: pip install 'lagnb[feynlag]'") from None
+
+
+def feynlag_namespace(lag: Lagrangian, model_name: str = "lagnb_model") -> dict[str, object]:
+    """Run :func:`feynlag_source` in a fresh namespace and return it (``ns["model"]`` is the
+    feynlag ``Model``, ``ns["TERMS"]`` the terms, and every field, component and parameter is
+    there by name).  Needs feynlag installed (``pip install lagnb[feynlag]``)."""
+    require_feynlag()
     namespace: dict[str, object] = {"__name__": model_name}
     exec(compile(feynlag_source(lag, model_name), f"<lagnb {model_name}>", "exec"), namespace)
     return namespace

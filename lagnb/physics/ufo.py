@@ -37,7 +37,7 @@ from typing import Any
 import sympy as sp
 
 from lagnb.errors import LagnbError
-from lagnb.physics.feynlag_export import feynlag_namespace
+from lagnb.physics.feynlag_export import feynlag_namespace, require_feynlag
 from lagnb.physics.symbolic import ComponentField, component_fields, couplings
 from lagnb.physics.terms import Lagrangian
 
@@ -114,6 +114,7 @@ def write_ufo(
     ``values`` overrides the placeholder values of real parameters by name (``lambda_1``,
     ``y_1_re``, ``gw``, …).  Raises :class:`UFOError` for a model outside the route.
     """
+    require_feynlag()
     import feynlag as fl
     from feynlag.export.ufo.writer import write_ufo as fl_write_ufo
 
