@@ -111,3 +111,34 @@ def test_a_charged_singlet_scalar_gets_its_mass_and_higgs_coupling(tmp_path):
     assert sp.simplify(by_name(out.masses["k"]) - (-m2s - lam2 * v**2 / 2)) == 0
     (name,) = ufo_vertex(out.path, ["P.h", "P.k", "P.k__tilde__"])
     assert out.check.couplings[name] == pytest.approx(1j * 0.2 * 246)
+
+
+def readme_block(marker):
+    """The README's Python code block that contains ``marker``."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python")[1:]]
+    (block,) = [b for b in blocks if marker in b]
+    return block
+
+
+def test_the_readme_goes_from_fields_to_a_ufo_folder_in_three_lines(tmp_path, monkeypatch):
+    block = readme_block("write_ufo(")
+    lines = [line for line in block.strip().splitlines() if line and not line.startswith("from")]
+    assert len(lines) == 3
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(UserWarning, match="S_1: vertices with a coloured scalar"):
+        exec(compile(block, "README.md", "exec"), {})
+    assert fl.verify_ufo_numeric(tmp_path / "S1_UFO").ok
+    assert "name='S1'" in (tmp_path / "S1_UFO" / "particles.py").read_text()
+
+
+def test_the_readme_higgs_potential_gives_the_higgs_mass():
+    namespace = {}
+    exec(compile(readme_block("lag.potential()"), "README.md", "exec"), namespace)
+    Vh, h, v = namespace["Vh"], namespace["h"], namespace["v"]
+    m2 = sp.solve(sp.diff(Vh, h).subs(h, 0), sp.Symbol("m2_1", real=True))[0]
+    assert sp.simplify(
+        sp.diff(Vh, h, 2).subs({h: 0}).subs(sp.Symbol("m2_1", real=True), m2)
+    ) == sp.simplify(-2 * sp.Symbol("lambda_1", real=True) * v**2)
