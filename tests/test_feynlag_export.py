@@ -16,11 +16,20 @@ from lagnb.physics.symbolic import RepresentationError, couplings
 fl = pytest.importorskip("feynlag", reason="feynlag is not installed (pip install lagnb[feynlag])")
 
 H_PHI4 = (Field.scalar(1, 2, 1, "H"), Field.scalar(1, 4, 1, r"\Phi"))
+FERMION_TRIPLETS = (
+    Field.left(1, 2, -1, "L"),
+    Field.scalar(1, 2, 1, "H"),
+    Field.left(1, 3, 0, r"\Sigma"),
+    Field.right(1, 3, 2, "T"),
+)
+"""Weyl triplets (type-III seesaw Σ and a hypercharged one): the Cartesian legs of feynlag's
+adjoint inside Dirac and Majorana bilinears."""
 MODELS = {
     "sm_leptons_higgs": catalogue.get("sm_leptons_higgs").fields,
     "2hdm": catalogue.get("2hdm").fields,
     "sm_triplet": catalogue.get("sm_triplet").fields,
     "h_phi4": H_PHI4,
+    "fermion_triplets": FERMION_TRIPLETS,
     "sm": catalogue.get("sm").fields,
     "sm_leptoquark_s1": catalogue.get("sm_leptoquark_s1").fields,
 }

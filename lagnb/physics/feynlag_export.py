@@ -126,16 +126,31 @@ class _FeynlagPrinter(StrPrinter):
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         return f"{expr.name}.s" if expr.name in self.parameters else expr.name
 
-    def _leg(self, x: sp.Expr, bar: bool) -> str:
-        """The four-component leg of a Weyl spinor component (conjugation stripped)."""
+    def _legs(self, x: sp.Expr, bar: bool) -> list[tuple[sp.Expr, str]]:
+        """The four-component legs of a Weyl spinor component (conjugation stripped) as
+        (coefficient, leg): one leg, or a triplet's weight state in Cartesian legs."""
         sym = x.args[0] if isinstance(x, sp.conjugate) else x
         comp = self.fermion[sym]
         suffix = "bar" if bar else ""
         if comp.field.su2 != 3:
-            return f"{sym.name}{suffix}[i]"
-        combo = _triplet_map(comp, suffix)[sym]
-        legs = {s: sp.Symbol(f"{s.name}[i]") for s in combo.free_symbols}
-        return f"({StrPrinter().doprint(combo.xreplace(legs))})"
+            return [(sp.S.One, f"{sym.name}{suffix}[i]")]
+        combo = sp.expand(_triplet_map(comp, suffix)[sym])
+        legs = sorted(combo.free_symbols, key=str)
+        return [(combo.coeff(leg), f"{leg.name}[i]") for leg in legs if combo.coeff(leg) != 0]
+
+    def _bilinear(
+        self, head: str, a: sp.Expr, bar: bool, gamma: str, b: sp.Expr, conj: bool
+    ) -> str:
+        """``head(leg_a, gamma, leg_b)`` summed over the legs of a and b (conjugated whole if
+        ``conj``), each bilinear with single-component legs, as feynlag's conjugation needs."""
+        terms = []
+        for ca, la in self._legs(a, bar):
+            for cb, lb in self._legs(b, False):
+                coeff, text = ca * cb, f"{head}({la}, {gamma}, {lb})"
+                if conj:
+                    coeff, text = sp.conjugate(coeff), f"conjugate({text})"
+                terms.append(text if coeff == 1 else f"({StrPrinter().doprint(coeff)})*{text}")
+        return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
 
     def _left(self, x: sp.Expr) -> bool:
         sym = x.args[0] if isinstance(x, sp.conjugate) else x
@@ -147,13 +162,13 @@ class _FeynlagPrinter(StrPrinter):
             # Dirac type: the undotted pair ψ_L χ_R† is χbar PL ψ, the dotted ψ_L† χ_R is ψbar PR χ
             left, right = (a, b) if self._left(a) else (b, a)
             if not isinstance(left, sp.conjugate):
-                return f"Bilinear({self._leg(right, True)}, diracPL, {self._leg(left, False)})"
-            return f"Bilinear({self._leg(left, True)}, diracPR, {self._leg(right, False)})"
+                return self._bilinear("Bilinear", right, True, "diracPL", left, False)
+            return self._bilinear("Bilinear", left, True, "diracPR", right, False)
         # Majorana type: ψ1ᵀ C P ψ2 of the two fields; the pair of their conjugates is its h.c.
         self.majorana = True
-        projector = "diracPL" if self._left(a) else "diracPR"
-        text = f"MajoranaBilinear({self._leg(a, False)}, diracC*{projector}, {self._leg(b, False)})"
-        return f"conjugate({text})" if isinstance(a, sp.conjugate) else text
+        projector = "diracC*diracPL" if self._left(a) else "diracC*diracPR"
+        conj = isinstance(a, sp.conjugate)
+        return self._bilinear("MajoranaBilinear", a, False, projector, b, conj)
 
 
 DIMENSION = {"y": 0, "lambda": 0, "mu": 1, "M": 1, "m2": 2}
