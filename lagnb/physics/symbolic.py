@@ -49,7 +49,7 @@ import sympy as sp
 from lagnb.errors import LagnbError
 from lagnb.physics.contractions import Atom
 from lagnb.physics.fields import Field
-from lagnb.physics.terms import FieldFactor, Lagrangian, Term, _coupling_numbers, coupling_json
+from lagnb.physics.terms import FieldFactor, Lagrangian, Term, term_couplings
 
 SUPPORTED_SU3 = (1, 3, -3)
 """SU(3) representations with a tested component map."""
@@ -190,8 +190,7 @@ class Coupling:
 def couplings(lag: Lagrangian) -> list[Coupling | None]:
     """Per term its :class:`Coupling` (None for kinetic terms), named as in the JSON."""
     out: list[Coupling | None] = []
-    for t, number in zip(lag.terms, _coupling_numbers(lag.terms)):
-        data = coupling_json(t, number)
+    for t, data in zip(lag.terms, term_couplings(lag.terms)):
         out.append(
             None
             if data is None

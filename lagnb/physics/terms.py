@@ -167,6 +167,12 @@ SCHEMA_VERSION = 2
 """Version of the JSON of :meth:`Lagrangian.to_json` (1: before couplings and contractions)."""
 
 
+def term_couplings(terms: Sequence[Term]) -> list[dict[str, Any] | None]:
+    """Per term its coupling as data (:func:`coupling_json`), numbered per kind in term
+    order; None for kinetic terms."""
+    return [coupling_json(t, c) for t, c in zip(terms, _coupling_numbers(terms))]
+
+
 def _factor_json(f: Factor) -> dict[str, Any]:
     """One factor of a term as data: a field (number, conjugate), D_μ, σ̄^μ or half a
     commutator of covariant derivatives."""
@@ -756,8 +762,8 @@ class Lagrangian:
                 for i, f in enumerate(self.fields)
             ],
             "terms": [
-                {**t.to_json(self.fields, names), "coupling": coupling_json(t, c)}
-                for t, c in zip(self.terms, _coupling_numbers(self.terms))
+                {**t.to_json(self.fields, names), "coupling": c}
+                for t, c in zip(self.terms, term_couplings(self.terms))
             ],
         }
 
