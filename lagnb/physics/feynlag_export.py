@@ -51,7 +51,7 @@ from lagnb.physics.symbolic import (
     couplings,
     term_expression,
 )
-from lagnb.physics.terms import Lagrangian
+from lagnb.physics.terms import Lagrangian, charged_groups
 
 GROUPS = (
     ("SU3", "SU3c", "fl.SU3", "gs", 1.2177),
@@ -193,9 +193,41 @@ def feynlag_source(lag: Lagrangian, model_name: str = "lagnb_model") -> str:
     comps = component_fields(lag)
     cs = couplings(lag)
     params = _parameters(cs)
-    printer = _FeynlagPrinter(comps, {n for n, _ in params})
-    used = {g for c in comps for g, on in _groups_of(c) if on}
+    used = {g for c in comps for g in charged_groups(c.field)}
+    groups = [(name, g) for lagnb_group, name, _, g, _ in GROUPS if lagnb_group in used]
+    terms, warnings = _terms_section(lag, comps, cs, {n for n, _ in params})
     out = [
+        *_header(lag),
+        *_groups_section(used),
+        *_fields_section(lag, comps),
+        *_couplings_section(params),
+        *terms,
+        "",
+        "# -- the Lagrangian and the model",
+        "lagrangian = fl.Lagrangian()",
+        "for number, sector, expr in TERMS:",
+        '    lagrangian.add(expr, sector=sector, name=f"lagnb term {number}")',
+        "",
+        f"gauge_groups = [{', '.join(name for name, _ in groups)}]",
+        f"fields = [{', '.join('f_' + c.base for c in comps)}]"
+        + "".join(f" + [{name}.bosons()]" for name, _ in groups),
+        f"parameters = [{', '.join([*(g for _, g in groups), *(n for n, _ in params)])}]",
+        f"model = fl.Model({model_name!r}, gauge_groups=gauge_groups, fields=fields,",
+        "                  parameters=parameters, lagrangian=lagrangian)",
+        "",
+        "UFO_WARNINGS = [",
+        *(f"    {w!r}," for w in warnings),
+        "]",
+        "for _warning in UFO_WARNINGS:",
+        "    warnings.warn(_warning, stacklevel=1)",
+        "",
+        *_vacuum_section(comps),
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _header(lag: Lagrangian) -> list[str]:
+    return [
         f'"""feynlag model written by lagnb for {len(lag.fields)} fields, {len(lag.terms)} terms.',
         "",
         "Conventions: feynlag hypercharge Q = T3 + Y (half of lagnb's Y); coupling values are",
@@ -214,114 +246,101 @@ def feynlag_source(lag: Lagrangian, model_name: str = "lagnb_model") -> str:
         'i = sp.Symbol("i", integer=True)',
         '"""The flavour index of the fermion legs (one flavour per field)."""',
         "",
-        "# -- gauge groups",
     ]
-    groups = []
+
+
+def _groups_section(used: set[str]) -> list[str]:
+    out = ["# -- gauge groups"]
     for lagnb_group, name, cls, g, value in GROUPS:
         if lagnb_group in used:
             out.append(f'{g} = fl.ExternalParameter("{g}", {value}, positive=True)')
             out.append(f'{name} = {cls}("{name}", coupling={g})')
-            groups.append(name)
-    out += ["", "# -- fields"]
+    return [*out, ""]
+
+
+def _fields_section(lag: Lagrangian, comps: Sequence[ComponentField]) -> list[str]:
+    out = ["# -- fields"]
     for comp, display in zip(comps, lag.names):
         f = comp.field
         names = declared_names(comp)
         cls = "fl.Scalar" if f.is_scalar else "fl.WeylFermion"
-        extra = "" if f.is_scalar else f', chirality="{"L" if f.helicity < 0 else "R"}", nflavors=1'
+        chirality = "" if f.is_scalar else f', chirality="{"L" if f.helicity < 0 else "R"}"'
+        extra = "" if f.is_scalar else ", nflavors=1"
         out.append(f"# {display}: lagnb {f.describe()}")
-        out.append(f'f_{comp.base} = {cls}("{comp.base}", reps={_reps(comp)}{extra},')
+        out.append(f'f_{comp.base} = {cls}("{comp.base}", reps={_reps(comp)}{chirality}{extra},')
         out.append(f"    component_names={names!r})")
         out.append(f"{', '.join(names)}, = f_{comp.base}.components")
         if f.is_fermion:
             out.append(f"{', '.join(n + 'bar' for n in names)}, = f_{comp.base}.bar_components")
         elif f.su2 == 3:
-            for s, e in _triplet_map(comp).items():
-                out.append(f"{s.name} = {StrPrinter().doprint(e)}")
-    out += [
-        "",
+            out += [f"{s.name} = {StrPrinter().doprint(e)}" for s, e in _triplet_map(comp).items()]
+    return [*out, ""]
+
+
+def _couplings_section(params: Sequence[tuple[str, str]]) -> list[str]:
+    out = [
         "# -- couplings (real parameters; a complex coupling c = c_re + I*c_im); placeholder",
         "# values: L contains +m2 |phi|^2 + lambda |phi|^4, so m2 < 0 and lambda < 0 are physical",
     ]
     for name, kind in params:
         value = 0.0 if name.endswith("_im") else PLACEHOLDER[kind]
         out.append(f'{name} = fl.ExternalParameter("{name}", {value}, unit_dim={DIMENSION[kind]})')
-    out += ["", "# -- terms: (lagnb term number, sector, expression)", "TERMS = ["]
+    return [*out, ""]
+
+
+def _terms_section(
+    lag: Lagrangian,
+    comps: Sequence[ComponentField],
+    cs: Sequence[Coupling | None],
+    parameters: set[str],
+) -> tuple[list[str], list[str]]:
+    """``TERMS = [(number, sector, expression), …]`` and the UFO warnings."""
+    printer = _FeynlagPrinter(comps, parameters)
+    out = ["# -- terms: (lagnb term number, sector, expression)", "TERMS = ["]
     warnings: list[str] = []
-    for k, (t, c) in enumerate(zip(lag.terms, cs)):
-        number = k + 1
-        latex = t.latex(lag.fields, lag.names).replace("\\", "\\\\")
+    for number, (t, c) in enumerate(zip(lag.terms, cs), start=1):
         if t.kind == "gauge_kinetic":
-            out.append(f"    # {number}: {t.kind} — from the gauge group (feynlag's Yang–Mills)")
+            out.append(f"    # {number}: {t.kind}: from the gauge group (feynlag's Yang–Mills)")
             continue
         if t.kind == "kinetic":
             comp = comps[t.field_factors[0].field]
             if comp.field.is_scalar:
                 expr = f"(fl.dag(fl.Dmu(f_{comp.base})) * fl.Dmu(f_{comp.base}))[0]"
-                sector = "kinetic"
-            elif not comp.field.su3 == comp.field.su2 == 1 or comp.field.y != 0:
-                expr = f"fl.fermion_gauge_current(f_{comp.base}, i)"
-                sector = "gauge"
+                out.append(f'    ({number}, "kinetic", {expr}),')
+            elif charged_groups(comp.field):
+                out.append(f'    ({number}, "gauge", fl.fermion_gauge_current(f_{comp.base}, i)),')
             else:
-                out.append(f"    # {number}: kinetic term of a gauge singlet fermion (no current)")
-                continue
-            out.append(f'    ({number}, "{sector}", {expr}),')
+                out.append(f"    # {number}: kinetic term of a gauge-singlet fermion (no current)")
             continue
         printer.majorana = False
         expr = printer.doprint(term_expression(t, c, comps))
         scalar = all(lag.fields[f.field].is_scalar for f in t.field_factors)
-        sector = "potential" if scalar else "yukawa"
-        out.append(f"    # {number}: {t.kind} {latex}")
-        out.append(f'    ({number}, "{sector}", {expr}),')
+        out.append(f"    # {number}: {t.kind} {t.latex(lag.fields, lag.names)}")
+        out.append(f'    ({number}, "{"potential" if scalar else "yukawa"}", {expr}),')
         if printer.majorana:
             warnings.append(
                 f"term {number} ({t.kind}) pairs two spinors of one helicity (Majorana type): "
                 "feynlag's UFO writer cannot export it"
             )
-    out += ["]", "", "# -- the Lagrangian and the model"]
-    out += [
-        "lagrangian = fl.Lagrangian()",
-        "for number, sector, expr in TERMS:",
-        '    lagrangian.add(expr, sector=sector, name=f"lagnb term {number}")',
-        "",
-        f"gauge_groups = [{', '.join(groups)}]",
-        f"fields = [{', '.join('f_' + c.base for c in comps)}]"
-        + "".join(f" + [{g}.bosons()]" for g in groups),
-        f"parameters = [{', '.join([*(COUPLING_OF[g] for g in groups), *(n for n, _ in params)])}]",
-        f'model = fl.Model("{model_name}", gauge_groups=gauge_groups, fields=fields,',
-        "                  parameters=parameters, lagrangian=lagrangian)",
-        "",
-        "UFO_WARNINGS = [",
-        *(f"    {w!r}," for w in warnings),
-        "]",
-        "for _warning in UFO_WARNINGS:",
-        "    warnings.warn(_warning, stacklevel=1)",
-        "",
-        "# -- vacuum: give the neutral components a vev, e.g.",
-    ]
+    return [*out, "]"], warnings
+
+
+def _vacuum_section(comps: Sequence[ComponentField]) -> list[str]:
+    """Commented ``expand_vev`` lines for the neutral colour-singlet scalar components."""
+    out = ["# -- vacuum: give the neutral components a vev, e.g."]
     for comp in comps:
         if not comp.field.is_scalar:
             continue
         for (colour, w), s in comp.symbols.items():
-            if colour == 0 and comp.charge(w) == 0:
-                if comp.field.su2 == 3:
-                    out.append(
-                        f"# {s.name} = {StrPrinter().doprint(_triplet_map(comp)[s])} is neutral: "
-                        "rotate to it before expanding a vev"
-                    )
-                else:
-                    out.append(
-                        f'# v_{s.name} = fl.ExternalParameter("v_{s.name}", 246.0, unit_dim=1)'
-                    )
-                    out.append(f"# f_{comp.base}.expand_vev({{{s.name}: v_{s.name}}})")
-    return "\n".join(out) + "\n"
-
-
-COUPLING_OF = {name: g for _, name, _, g, _ in GROUPS}
-
-
-def _groups_of(comp: ComponentField) -> list[tuple[str, bool]]:
-    f = comp.field
-    return [("SU3", f.su3 != 1), ("SU2", f.su2 != 1), ("U1", f.y != 0)]
+            if colour or comp.charge(w) != 0:
+                continue
+            if comp.field.su2 == 3:
+                combo = StrPrinter().doprint(_triplet_map(comp)[s])
+                out.append(f"# {s.name} = {combo} is neutral: rotate to it before expanding a vev")
+            else:
+                out.append(f'# v_{s.name} = fl.ExternalParameter("v_{s.name}", 246.0, unit_dim=1)')
+                out.append(f"# f_{comp.base}.expand_vev({{{s.name}: v_{s.name}}})")
+    return out
 
 
 def write_feynlag(

@@ -37,6 +37,7 @@ fields and are written as feynlag covariant derivatives by :mod:`lagnb.physics.f
 from __future__ import annotations
 
 import itertools
+import keyword
 import math
 import re
 from collections.abc import Sequence
@@ -84,14 +85,29 @@ class WeylPair(sp.Function):
 
 
 # -- names and components ----------------------------------------------------------------------
+RESERVED = frozenset(
+    {
+        *keyword.kwlist,
+        *("y", "mu", "lambda", "m2", "M"),
+        *("i", "I", "Rational", "conjugate", "sqrt", "sp", "fl", "warnings"),
+        *("Bilinear", "MajoranaBilinear", "diracC", "diracPL", "diracPR"),
+        *("gs", "gw", "g1", "SU3c", "SU2L", "U1Y", "number", "sector", "expr"),
+        *("lagrangian", "model", "fields", "parameters", "gauge_groups", "TERMS", "UFO_WARNINGS"),
+    }
+)
+"""Names a field's symbols must not take: the coupling prefixes (``y_1`` is a coupling), Python
+keywords and the names the feynlag model file defines."""
+
+
 def symbol_base(name: str) -> str:
     """A Python-identifier name for a field from its display name: ``S_1`` → ``S1``,
-    ``\\Delta`` → ``Delta``, ``e^c`` → ``ec``, ``H_{1}`` → ``H1``."""
+    ``\\Delta`` → ``Delta``, ``e^c`` → ``ec``, ``H_{1}`` → ``H1``; a :data:`RESERVED` name
+    gets an ``F`` (``\\lambda`` → ``lambdaF``)."""
     plain = re.sub(r"\\([A-Za-z]+)", r"\1", name)
     plain = re.sub(r"[^A-Za-z0-9]", "", plain)
     if not plain or plain[0].isdigit():
         plain = f"F{plain}"
-    return plain
+    return plain + "F" if plain in RESERVED else plain
 
 
 def check_supported(fields: Sequence[Field]) -> None:
