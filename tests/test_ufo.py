@@ -87,6 +87,9 @@ def test_lepton_higgs_ufo_numbers(tmp_path):
 def test_the_ufo_route_refuses_what_it_does_not_automate(tmp_path):
     with pytest.raises(UFOError, match="mixes"):
         write_ufo(lagrangian(catalogue.get("2hdm").fields), tmp_path / "x", vevs={"H_1": 246.0})
+    singlet = lagrangian([*LEPTONS_HIGGS, Field.scalar(1, 1, 0, "S")])
+    with pytest.raises(UFOError, match="mixes H_2_r and S"):  # h–S mixing through H†H S
+        write_ufo(singlet, tmp_path / "x", vevs={"H": 246.0})
     with pytest.raises(UFOError, match=r"coloured fermions \(Q, u, d\)"):
         write_ufo(lagrangian(catalogue.get("sm").fields), tmp_path / "x", vevs={"H": 246.0})
     lag = lagrangian(LEPTONS_HIGGS)

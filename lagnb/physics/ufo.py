@@ -11,10 +11,12 @@ The steps, each done by feynlag on the model of :mod:`lagnb.physics.feynlag_expo
 2. the physical basis: W³, B → Z, A and W¹, W² → W⁺, W⁻; unitary gauge (the doublet's
    Goldstones are set to zero);
 3. the spectrum: h, Z, W and every other scalar component take their masses from the quadratic
-   terms (a mass matrix that mixes components is refused: it needs a rotation that is not
-   automated); a left-handed and a right-handed fermion component joined by a mass term form one
-   Dirac particle, the others are massless; complex Yukawas that give a fermion a mass are taken
-   real (one generation: their phase is removed by rephasing the fields);
+   terms (a mass matrix that mixes components, or a φφ mass of a complex scalar, is refused:
+   it needs a rotation that is not automated); a left-handed and a right-handed fermion
+   component joined by a mass term form one Dirac particle, the others are massless; a Yukawa
+   that gives a fermion its mass is taken real (its ``_im`` part set to 0: with one generation
+   its phase is unphysical), and the right-handed part is rephased so that ℒ ⊃ −m ψ̄ψ with
+   m > 0 (the couplings of that field carry the phase);
 4. the vertices: scalar and gauge vertices, fermion–fermion–boson vertices, and the electroweak
    gauge self-couplings, written by feynlag's UFO writer, then loaded back and evaluated by
    feynlag's numeric check (:func:`feynlag.verify_ufo_numeric`), which must pass.
@@ -189,6 +191,7 @@ class _Build:
         self.phase: dict[sp.Symbol, sp.Expr] = {}
         self.anti: dict[sp.Symbol, sp.Symbol] = {}
         self.particle_of: dict[object, sp.Symbol] = {}
+        self.zero_im: dict[sp.Symbol, int] = {}
 
     # 1. the vacuum and the tadpole
     def vacuum(self, k: int, v: float) -> None:
@@ -297,8 +300,15 @@ class _Build:
             for legs, c in self.table.get(2, {}).items()
         }
         vectors = (self.Z, self.A, self.Wp, self.Wm)
-        for a, b in quadratic:
-            if a in vectors or b in vectors or a == b:
+        for (a, b), coeff in quadratic.items():
+            if a in vectors or b in vectors or sp.simplify(coeff) == 0:
+                continue
+            if a == b and a in self.charges:
+                raise UFOError(
+                    f"a mass term {a}² splits the complex scalar {a} into two real fields of "
+                    "different masses, which the UFO route does not automate"
+                )
+            if a == b:
                 continue
             if self.cmap.get(sp.conjugate(a)) != b and self.cmap.get(sp.conjugate(b)) != a:
                 raise UFOError(
@@ -386,7 +396,7 @@ class _Build:
             im = {x: 0 for x in c.free_symbols if x.name.endswith("_im")}
             for x in im:
                 self.params[x.name].value = 0.0
-            self.zero_im = getattr(self, "zero_im", {}) | im
+            self.zero_im |= im
             c = c.xreplace(im)
             sym = sp.Symbol(str(right.label))
             for x in (left, right):
@@ -420,7 +430,7 @@ class _Build:
         import feynlag as fl
         from feynlag.vertices.vertex import Vertex, classify_spins
 
-        fix = {**self.solution, **getattr(self, "zero_im", {})}
+        fix = {**self.solution, **self.zero_im}
         spins = dict.fromkeys(self.scalars, 0) | dict.fromkeys(
             (self.Z, self.A, self.Wp, self.Wm), 1
         )
