@@ -174,3 +174,27 @@ def test_untested_colour_representations_are_refused(rep):
     with pytest.raises(RepresentationError, match=rf"field 1 \(X\): SU\(3\) representation {rep}"):
         to_sympy(lag)
     assert issubclass(RepresentationError, LagnbError)
+
+
+REAL_CHECK = {
+    **{name: m.fields for name, m in catalogue.CATALOGUE.items()},
+    "h_phi4": (Field.scalar(1, 2, 1, "H"), Field.scalar(1, 4, 1, "Phi")),
+    "weyl_triplets": (
+        Field.left(1, 2, -1, "L"),
+        Field.scalar(1, 2, 1, "H"),
+        Field.left(1, 3, 0, "Sigma"),
+        Field.right(1, 3, 2, "T"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_CHECK))
+def test_the_lagrangian_is_real_and_every_term_is_there(name):
+    """ℒ = ℒ* (WeylPair conjugates to the dotted product), and every derivative-free term
+    contributes: a coupling whose derivative of ℒ vanished would be an operator lost."""
+    lag = lagrangian(REAL_CHECK[name])
+    L = to_sympy(lag)
+    assert sp.expand(L - sp.conjugate(L)) == 0
+    for coupling in coupling_symbols(lag).values():
+        for part in coupling.free_symbols:
+            assert sp.diff(L, part) != 0, part
