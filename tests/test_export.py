@@ -1,6 +1,7 @@
 """The structured JSON (schema version 2) and the ``lagnb export`` command."""
 
 import json
+import sys
 
 import pytest
 
@@ -140,3 +141,13 @@ def test_export_ufo_command(tmp_path, capsys):
     assert printed.startswith(f"wrote {out}: 7 particles")
     assert "left out: S_1: vertices with a coloured scalar" in printed
     assert (out / "vertices.py").is_file()
+
+
+def test_without_feynlag_the_ufo_route_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "feynlag", None)  # import feynlag → ImportError
+    argv = ["export", "--to", "ufo", "--out", str(tmp_path / "x"), "--vev", "H=246", HIGGS]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == "lagnb export: error: feynlag is not installed: pip install 'lagnb[feynlag]'\n"
+    # the model file itself needs no feynlag to be written
+    assert main(["export", "--to", "feynlag", "--out", str(tmp_path / "m.py"), HIGGS]) == 0
