@@ -172,6 +172,84 @@ def _run_lagrangian(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write the Lagrangian of a field list for feynlag, or as a UFO folder",
+        description="--to feynlag: write the Lagrangian of the field list FIELDS as a standalone "
+        "feynlag model file (groups, fields with feynlag's hypercharge Q = T3 + Y, every term in "
+        "components, kinetic terms as covariant derivatives, complex couplings as real pairs, "
+        "a vacuum stub). --to ufo: break the electroweak symmetry with --vev NAME=VALUE (one "
+        "SU(2) doublet) and write a UFO folder through feynlag, checked by feynlag's numeric "
+        "check; what its UFO writer cannot express is left out with a warning. Both need "
+        "feynlag to run (pip install lagnb[feynlag]).",
+    )
+    p.add_argument("--to", choices=["feynlag", "ufo"], required=True, help="the target")
+    p.add_argument("--out", required=True, help="the model file (feynlag) or folder (ufo)")
+    p.add_argument(
+        "--names",
+        help="field names, one per field in input order, comma-separated (LaTeX allowed); "
+        "they name the components (H -> H_1, H_2)",
+    )
+    p.add_argument(
+        "--vev", metavar="NAME=VALUE", help="ufo: the doublet that gets a vev, e.g. H=246"
+    )
+    p.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="ufo: a parameter value, e.g. lambda_1=-0.13 (repeatable)",
+    )
+    p.add_argument("--model-name", default="lagnb_model", help="the model's name")
+    p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
+    p.set_defaults(run=_run_export)
+
+
+def _assignment(option: str, text: str) -> tuple[str, float]:
+    """``NAME=VALUE`` of an option, the value a finite number."""
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not sep or not name or number != number or number in (float("inf"), float("-inf")):
+        raise LagnbError(f"{option} {text!r}: expected NAME=NUMBER, e.g. H=246")
+    return name, number
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from lagnb.physics.engine import lagrangian
+
+    lag = lagrangian(args.fields)
+    if args.names is not None:
+        try:
+            lag = lag.with_names(args.names.split(","))
+        except LagnbError as exc:
+            raise type(exc)(f"--names {args.names!r}: {str(exc).removeprefix('names: ')}") from None
+    if args.to == "feynlag":
+        from lagnb.physics.feynlag_export import write_feynlag
+
+        path = write_feynlag(lag, args.out, args.model_name)
+        print(f"wrote {path} ({len(lag.terms)} terms)")
+        return 0
+    import warnings
+
+    from lagnb.physics.ufo import write_ufo
+
+    if args.vev is None:
+        raise LagnbError("--to ufo needs --vev NAME=VALUE (the doublet that breaks SU(2)×U(1))")
+    name, vev = _assignment("--vev", args.vev)
+    values = dict(_assignment("--set", a) for a in args.set)
+    with warnings.catch_warnings():  # what is left out is printed below, once
+        warnings.simplefilter("ignore", UserWarning)
+        out = write_ufo(lag, args.out, {name: vev}, values, args.model_name)
+    print(f"wrote {out.path}: {len(out.particles)} particles, {out.vertices} vertices")
+    for message in out.left_out:
+        print(f"left out: {message}")
+    return 0
+
+
 def _add_check(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
@@ -836,6 +914,7 @@ def _run_pipeline(args: argparse.Namespace) -> int:
 SUBCOMMANDS = [
     _add_lagrangian,
     _add_check,
+    _add_export,
     _add_train,
     _add_generate,
     _add_evaluate,

@@ -28,6 +28,7 @@ NOTEBOOKS: list[str] = [
     "03_evaluation.ipynb",
     "04_attention.ipynb",
     "05_autocomplete.ipynb",
+    "06_feynman_rules.ipynb",
 ]
 """The pipeline's notebooks, in order (names under ``notebooks/``).  Notebooks named in a
 profile are run too, ordered by their ``NN_`` prefix; missing ones are skipped."""
@@ -69,6 +70,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "max_terms": 3,
             "seed": 0,
         },
+        "06_feynman_rules.ipynb": {"v_delta": 1.0, "mu": 5.0, "scan_points": 41},
     },
     "small": {
         "01_dataset_sampling.ipynb": {
@@ -99,6 +101,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "04_attention.ipynb": {"model_path": "runs/small/model", "seed": 0},
         "05_autocomplete.ipynb": {"model_path": "runs/small/model", "seed": 0},
+        "06_feynman_rules.ipynb": {"v_delta": 1.0, "mu": 5.0, "scan_points": 81},
     },
     "paper": {
         "01_dataset_sampling.ipynb": {
@@ -129,6 +132,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "04_attention.ipynb": {"model_path": "runs/paper/model", "seed": 0},
         "05_autocomplete.ipynb": {"model_path": "runs/paper/model", "seed": 0},
+        "06_feynman_rules.ipynb": {"v_delta": 1.0, "mu": 5.0, "scan_points": 201},
     },
 }
 """profile → notebook → parameters.  ``tiny`` (the default, the README's main job) runs in a few

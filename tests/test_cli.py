@@ -18,7 +18,7 @@ HIGGS = "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"
 def test_lagrangian_json_schema(capsys):
     assert main(["lagrangian", "--json", HIGGS]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"fields", "terms"}
+    assert set(out) == {"schema", "schema_version", "conventions", "fields", "terms"}
     for term in out["terms"]:
         assert {
             "kind",

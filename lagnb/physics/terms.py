@@ -175,11 +175,19 @@ class Term:
         return prefactor_text(self) + _term_text(self, fields, shown)
 
     def to_json(self, fields: Sequence[Field], names: Sequence[str] | None = None) -> dict:
+        """The term as data (schema in ``docs/json-schema.md``): kind, field content, sign,
+        contractions by factor position, tokens and LaTeX, and where they apply its numerical
+        prefactor and flavour structure.  The coupling is added by :meth:`Lagrangian.to_json`,
+        which numbers the couplings."""
         out = {
             "kind": self.kind,
             "fields": [{"field": f.field, "conjugate": f.conjugate} for f in self.field_factors],
             "derivatives": self.derivatives,
             "hermitian_conjugate_added": not self.hermitian,
+            "sign": self.sign,
+            "imaginary": self.imaginary,
+            "factors": [_factor_json(f) for f in self.factors],
+            "contractions": [_atom_json(a) for a in self.contractions],
             "tokens": self.tokens(fields),
             "latex": self.latex(fields, names),
         }
@@ -195,6 +203,56 @@ class Term:
                 "real_parameters": self.flavour.parameters,
             }
         return out
+
+
+SCHEMA_VERSION = 2
+"""Version of the JSON of :meth:`Lagrangian.to_json` (1: before couplings and contractions)."""
+
+
+def term_couplings(terms: Sequence[Term]) -> list[dict[str, Any] | None]:
+    """Per term its coupling as data (:func:`coupling_json`), numbered per kind in term
+    order; None for kinetic terms."""
+    return [coupling_json(t, c) for t, c in zip(terms, _coupling_numbers(terms))]
+
+
+def _factor_json(f: Factor) -> dict[str, Any]:
+    """One factor of a term as data: a field (number, conjugate), D_μ, σ̄^μ or half a
+    commutator of covariant derivatives."""
+    if isinstance(f, FieldFactor):
+        return {"type": "field", "field": f.field, "conjugate": f.conjugate}
+    if isinstance(f, Derivative):
+        return {"type": "derivative", "field": f.field}
+    if isinstance(f, SigmaBar):
+        return {"type": "sigma_bar"}
+    return {"type": "commutator", "part": f.part, "group": f.group}
+
+
+def _atom_json(a: Atom) -> dict[str, Any]:
+    """One invariant tensor: its group, ``delta``/``epsilon``/``lorentz``, and the index
+    slots it joins as (factor position, ``upper``/``lower``) in tensor order (the ε sign)."""
+    kind = {"u": "upper", "d": "lower", "": None}
+    return {
+        "group": a.group,
+        "tensor": a.tensor,
+        "slots": [{"factor": p, "index": kind[k]} for p, k in a.entries],
+    }
+
+
+def coupling_json(term: Term, number: tuple[str, int] | None) -> dict[str, Any] | None:
+    """The coupling of a term as data: its name, LaTeX, whether it is complex (the term stands
+    for c O + c* O†) and how it enters ℒ (``sign`` × c × O, normalisation 1)."""
+    if number is None:
+        return None
+    key, k = number
+    base = {"yukawa": "y", "trilinear": "mu", "quartic": "lambda", "m2": "m2", "M": "M"}[key]
+    return {
+        "name": f"{base}_{k}",
+        "latex": f"{_COUPLING_LATEX[key]}_{{{k}}}",
+        "complex": not term.hermitian,
+        "sign": term.sign,
+        "normalisation": 1,
+        "mass_dimension": {"yukawa": 0, "quartic": 0, "trilinear": 1, "m2": 2, "M": 1}[key],
+    }
 
 
 # -- index labels ------------------------------------------------------------------------------
@@ -808,8 +866,18 @@ class Lagrangian:
         return "\n".join(out)
 
     def to_json(self) -> dict[str, Any]:
+        """The field list and the terms as data, versioned by :data:`SCHEMA_VERSION`
+        (documented in ``docs/json-schema.md``)."""
         names = self.names
         return {
+            "schema": "lagnb.lagrangian",
+            "schema_version": SCHEMA_VERSION,
+            "conventions": {
+                "hypercharge": "Q = T3 + Y/2",
+                "term": "L contains sign * coupling * operator (+ h.c. when complex)",
+                "su2_index": "a field carries lower SU(2) indices, its conjugate upper ones",
+                "su3_index": "SU(3) irrep (p,q): p upper and q lower indices",
+            },
             "fields": [
                 {
                     "name": names[i],
@@ -823,8 +891,24 @@ class Lagrangian:
                 }
                 for i, f in enumerate(self.fields)
             ],
-            "terms": [t.to_json(self.fields, names) for t in self.terms],
+            "terms": [
+                {**t.to_json(self.fields, names), "coupling": c}
+                for t, c in zip(self.terms, term_couplings(self.terms))
+            ],
         }
 
     def json(self) -> str:
         return json.dumps(self.to_json(), indent=2)
+
+    def to_sympy(self) -> Any:
+        """ℒ without derivative terms as a real SymPy expression over component fields: −V,
+        Yukawas and fermion masses with their h.c. (basis: :mod:`lagnb.physics.symbolic`)."""
+        from lagnb.physics.symbolic import to_sympy
+
+        return to_sympy(self)
+
+    def potential(self) -> Any:
+        """The scalar potential V (ℒ ⊃ −V) as a real SymPy expression over components."""
+        from lagnb.physics.symbolic import potential
+
+        return potential(self)

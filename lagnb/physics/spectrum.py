@@ -1,0 +1,168 @@
+"""Vacuum, mass spectrum and Feynman rules of a Lagrangian's scalar sector, in plain SymPy.
+
+Works on :func:`lagnb.physics.symbolic.potential` and :func:`~lagnb.physics.symbolic.to_sympy`
+(no feynlag needed).  Conventions:
+
+* a vev sits on the electrically neutral component of a colour-singlet field (weight basis, see
+  :mod:`lagnb.physics.symbolic`): φ⁰ = (v + r + i a)/√2 with real fluctuations r (CP-even) and
+  a (CP-odd);
+* the tadpole equations are ∂V/∂r = 0 at zero fluctuations;
+* mass matrices at the vacuum: CP-even M²_ij = ∂²V/∂r_i∂r_j, CP-odd ∂²V/∂a_i∂a_j, and for
+  each electric charge Q ≠ 0 the complex block M²_ij = ∂²V/∂φ_i*∂φ_j over the components of
+  charge Q (so that V ⊃ φ† M² φ);
+* a Feynman rule is i ∂ⁿℒ/∂φ₁…∂φₙ at zero fields (φ* counts as an independent field, written
+  ``conjugate(φ)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from lagnb.errors import LagnbError
+from lagnb.physics.symbolic import component_fields
+from lagnb.physics.terms import Lagrangian
+
+
+@dataclass(frozen=True)
+class Vacuum:
+    """The vacuum expansion of a Lagrangian's scalars.
+
+    ``shift`` maps each neutral component with a vev to (v + r + i a)/√2; ``vevs`` are the
+    v symbols, ``even`` and ``odd`` the fluctuations r and a (in field order); ``charged`` maps
+    each nonzero electric charge to the scalar components (colour singlets) that carry it; the
+    neutral components without a vev are listed in ``neutral``.
+    """
+
+    shift: dict[sp.Symbol, sp.Expr]
+    vevs: tuple[sp.Symbol, ...]
+    even: tuple[sp.Symbol, ...]
+    odd: tuple[sp.Symbol, ...]
+    charged: dict[Fraction, tuple[sp.Symbol, ...]]
+    neutral: tuple[sp.Symbol, ...]
+
+    def apply(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with the vacuum expansion substituted (conjugates too), expanded."""
+        conj = {sp.conjugate(c): sp.conjugate(e) for c, e in self.shift.items()}
+        return sp.expand(expr.xreplace(conj).xreplace(self.shift))
+
+    @property
+    def zero(self) -> dict[sp.Expr, int]:
+        """Every fluctuation and every component without a vev (and its conjugate) at zero."""
+        fields = [*self.even, *self.odd, *self.neutral]
+        fields += [c for comps in self.charged.values() for c in comps]
+        return {f: 0 for f in fields} | {sp.conjugate(f): 0 for f in fields if not f.is_real}
+
+
+def expand_vacuum(lag: Lagrangian, vevs: Mapping[str, sp.Symbol]) -> Vacuum:
+    """The vacuum with a vev ``vevs[name]`` on the neutral component of each named field.
+
+    Raises :class:`LagnbError` for an unknown name or a field without exactly one neutral
+    colour-singlet component.
+    """
+    comps = component_fields(lag)
+    for name in vevs:
+        if name not in lag.names:
+            raise LagnbError(
+                f"vevs: no field named {name!r}; the fields are {', '.join(lag.names)}"
+            )
+    shift: dict[sp.Symbol, sp.Expr] = {}
+    even, odd, neutral = [], [], []
+    charged: dict[Fraction, list[sp.Symbol]] = {}
+    for name, c in zip(lag.names, comps):
+        if not c.field.is_scalar or c.field.su3 != 1:
+            continue
+        zero = [s for (_, w), s in c.symbols.items() if c.charge(w) == 0]
+        for (_, w), s in c.symbols.items():
+            q = c.charge(w)
+            if q != 0:
+                charged.setdefault(q, []).append(s)
+        if name in vevs:
+            if len(zero) != 1:
+                raise LagnbError(f"vevs: {name!r} has no single neutral component to take a vev")
+            (s,) = zero
+            r, a = sp.symbols(f"{s.name}_r {s.name}_i", real=True)
+            shift[s] = (vevs[name] + r + sp.I * a) / sp.sqrt(2)
+            even.append(r)
+            odd.append(a)
+        else:
+            neutral += zero
+    return Vacuum(
+        shift,
+        tuple(vevs[n] for n in lag.names if n in vevs),
+        tuple(even),
+        tuple(odd),
+        {q: tuple(v) for q, v in sorted(charged.items())},
+        tuple(neutral),
+    )
+
+
+def tadpoles(V: sp.Expr, vacuum: Vacuum) -> list[sp.Expr]:
+    """∂V/∂r at the vacuum, one per vev (each must vanish)."""
+    shifted = vacuum.apply(V)
+    return [sp.expand(sp.diff(shifted, r).xreplace(vacuum.zero)) for r in vacuum.even]
+
+
+def mass_matrices(V: sp.Expr, vacuum: Vacuum) -> dict[str, sp.Matrix]:
+    """The scalar mass matrices at the vacuum (see the module docstring): ``"even"``,
+    ``"odd"``, ``"neutral"`` (complex neutral components without a vev, if any) and
+    ``"Q=…"`` for each nonzero charge (positive charges only: a negative charge block is the
+    conjugate of a positive one)."""
+    shifted = vacuum.apply(V)
+    at = vacuum.zero
+
+    def real_block(xs: Sequence[sp.Symbol]) -> sp.Matrix:
+        return sp.Matrix(len(xs), len(xs), lambda i, j: sp.diff(shifted, xs[i], xs[j]).xreplace(at))
+
+    def complex_block(xs: Sequence[sp.Symbol]) -> sp.Matrix:
+        bars = {sp.conjugate(x): sp.Symbol(f"{x.name}_bar") for x in xs}
+        e = shifted.xreplace(bars)
+        zero = {**at, **dict.fromkeys(bars.values(), 0)}
+        return sp.Matrix(
+            len(xs),
+            len(xs),
+            lambda i, j: sp.expand(sp.diff(e, bars[sp.conjugate(xs[i])], xs[j]).xreplace(zero)),
+        )
+
+    out = {"even": real_block(vacuum.even), "odd": real_block(vacuum.odd)}
+    if vacuum.neutral:
+        out["neutral"] = complex_block(vacuum.neutral)
+    for q, xs in vacuum.charged.items():
+        if q > 0:
+            out[f"Q={q}"] = complex_block(xs)
+    return out
+
+
+def feynman_rule(L: sp.Expr, legs: Sequence[sp.Expr], vacuum: Vacuum) -> sp.Expr:
+    """i ∂ⁿℒ/∂leg₁…∂legₙ at the vacuum for a Lagrangian already expanded around it
+    (:meth:`Vacuum.apply`); a leg is a fluctuation, a component or ``conjugate(component)``."""
+    dummies: dict[sp.Expr, sp.Dummy] = {}
+    for k, leg in enumerate(legs):
+        dummies.setdefault(leg, sp.Dummy(f"leg{k}"))
+    e = L.xreplace(dummies)
+    for leg in legs:
+        e = sp.diff(e, dummies[leg])
+    at = {**vacuum.zero, **dict.fromkeys(dummies.values(), 0)}
+    return sp.simplify(sp.I * e.xreplace(at))
+
+
+def numeric_masses(
+    matrices: Mapping[str, sp.Matrix], values: Mapping[sp.Symbol, float], digits: int = 6
+) -> dict[str, list[float]]:
+    """Per mass matrix, its eigenvalues m² at a numeric point, ascending, rounded to ``digits``
+    significant digits relative to the largest (Goldstones come out 0.0).  Raises
+    :class:`LagnbError` naming a symbol left without a value."""
+    out = {}
+    for name, m in matrices.items():
+        free = sorted(m.free_symbols - set(values), key=lambda s: s.name)
+        if free:
+            raise LagnbError(f"no value for {', '.join(map(str, free))} (mass matrix {name!r})")
+        num = np.array(m.xreplace(dict(values)).evalf(), dtype=complex)
+        eig = np.linalg.eigvalsh((num + num.conj().T) / 2)
+        scale = max(abs(eig).max(), 1e-300)
+        out[name] = [0.0 if abs(x) < 10**-digits * scale else float(f"{x:.{digits}g}") for x in eig]
+    return out

@@ -1,0 +1,153 @@
+"""The structured JSON (schema version 2) and the ``lagnb export`` command."""
+
+import json
+import sys
+
+import pytest
+
+from lagnb import lagrangian
+from lagnb.cli import main
+from lagnb.physics import catalogue
+from lagnb.physics.contractions import Atom
+from lagnb.physics.terms import SCHEMA_VERSION, Commutator, Derivative, FieldFactor, SigmaBar, Term
+
+HIGGS = "FIELD SPIN 0 SU2 2 U1 1"
+LEPTONS_HIGGS = "FIELD SPIN 1/2 SU2 2 U1 -1 HEL -1/2 FIELD SPIN 1/2 U1 -2 HEL 1/2 " + HIGGS
+S1 = LEPTONS_HIGGS + " FIELD SPIN 0 SU3 -3 U1 2/3"
+
+
+def term_from_json(data):
+    """A Term rebuilt from its JSON alone (no tokens parsed)."""
+    factors = []
+    for f in data["factors"]:
+        kind = f["type"]
+        if kind == "field":
+            factors.append(FieldFactor(f["field"], f["conjugate"]))
+        elif kind == "derivative":
+            factors.append(Derivative(f["field"]))
+        elif kind == "sigma_bar":
+            factors.append(SigmaBar())
+        else:
+            factors.append(Commutator(f["part"], f["group"]))
+    kinds = {"upper": "u", "lower": "d", None: ""}
+    atoms = tuple(
+        Atom(a["group"], tuple((s["factor"], kinds[s["index"]]) for s in a["slots"]))
+        for a in data["contractions"]
+    )
+    return Term(
+        data["kind"],
+        tuple(factors),
+        atoms,
+        not data["hermitian_conjugate_added"],
+        data["sign"],
+        data["imaginary"],
+    )
+
+
+@pytest.mark.parametrize("name", ["sm", "sm_leptoquark_s1", "sm_triplet", "2hdm"])
+def test_every_term_rebuilds_from_its_json(name):
+    lag = lagrangian(catalogue.get(name).fields)
+    data = json.loads(lag.json())
+    assert data["schema"] == "lagnb.lagrangian" and data["schema_version"] == SCHEMA_VERSION == 2
+    assert [term_from_json(t) for t in data["terms"]] == list(lag.terms)
+
+
+def test_couplings_in_json():
+    data = lagrangian(catalogue.get("sm_leptons_higgs").fields).to_json()
+    couplings = [t["coupling"] for t in data["terms"]]
+    assert couplings[0] == {
+        "name": "y_1",
+        "latex": "y_{1}",
+        "complex": True,
+        "sign": "+",
+        "normalisation": 1,
+        "mass_dimension": 0,
+    }
+    names = [(c["name"], c["complex"]) if c else None for c in couplings]
+    assert names == [
+        ("y_1", True),
+        ("lambda_1", False),
+        None,
+        None,
+        None,
+        None,
+        None,
+        ("m2_1", False),
+    ]
+
+
+def test_higgs_quartic_contractions_as_data():
+    """(H†H)²: two SU(2) δs, each joining a conjugate H (upper index) to an H (lower)."""
+    data = lagrangian(HIGGS).to_json()
+    quartic = next(t for t in data["terms"] if t["kind"] == "quartic")
+    conj = {k for k, f in enumerate(quartic["factors"]) if f["conjugate"]}
+    for atom in quartic["contractions"]:
+        assert atom["group"] == "SU2" and atom["tensor"] == "delta"
+        upper, lower = atom["slots"]
+        assert upper["index"] == "upper" and upper["factor"] in conj
+        assert lower["index"] == "lower" and lower["factor"] not in conj
+
+
+def test_export_feynlag_file(tmp_path, capsys):
+    out = tmp_path / "model.py"
+    assert (
+        main(["export", "--to", "feynlag", "--out", str(out), "--names", "L,e,H", LEPTONS_HIGGS])
+        == 0
+    )
+    assert "wrote" in capsys.readouterr().out
+    text = out.read_text()
+    assert 'f_H = fl.Scalar("H", reps={SU2L: 2, U1Y: Rational(1, 2)}' in text
+    assert "model = fl.Model(" in text
+    compile(text, str(out), "exec")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (
+            ["--to", "feynlag", "FIELD SPIN 0 SU3 8"],
+            "field 1: SU(3) representation 8 has no tested",
+        ),
+        (["--to", "ufo", HIGGS], "--to ufo needs --vev NAME=VALUE"),
+        (["--to", "ufo", "--vev", "H", HIGGS], "--vev 'H': expected NAME=NUMBER"),
+        (["--to", "ufo", "--vev", "H=nan", HIGGS], "--vev 'H=nan': expected NAME=NUMBER"),
+    ],
+)
+def test_export_bad_input_is_one_line(tmp_path, capsys, argv, needle):
+    assert main(["export", "--out", str(tmp_path / "x"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("lagnb export: error: ") and needle in err
+
+
+def test_export_ufo_command(tmp_path, capsys):
+    pytest.importorskip("feynlag", reason="feynlag is not installed (pip install lagnb[feynlag])")
+    out = tmp_path / "S1_UFO"
+    argv = [
+        "export",
+        "--to",
+        "ufo",
+        "--out",
+        str(out),
+        "--names",
+        "L,e,H,S_1",
+        "--vev",
+        "H=246",
+        "--set",
+        "lambda_1=-0.13",
+        S1,
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"wrote {out}: 7 particles")
+    assert "left out: S_1: vertices with a coloured scalar" in printed
+    assert (out / "vertices.py").is_file()
+
+
+def test_without_feynlag_the_ufo_route_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "feynlag", None)  # import feynlag → ImportError
+    argv = ["export", "--to", "ufo", "--out", str(tmp_path / "x"), "--vev", "H=246", HIGGS]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == "lagnb export: error: feynlag is not installed: pip install 'lagnb[feynlag]'\n"
+    # the model file itself needs no feynlag to be written
+    assert main(["export", "--to", "feynlag", "--out", str(tmp_path / "m.py"), HIGGS]) == 0
