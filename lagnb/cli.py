@@ -228,14 +228,14 @@ def _run_export(args: argparse.Namespace) -> int:
         except LagnbError as exc:
             raise type(exc)(f"--names {args.names!r}: {str(exc).removeprefix('names: ')}") from None
     if args.to == "feynlag":
-        from lagnb.physics.feynlag_export import write_feynlag
+        from lagnb.apps.export import write_feynlag
 
         path = write_feynlag(lag, args.out, args.model_name)
         print(f"wrote {path} ({len(lag.terms)} terms)")
         return 0
     import warnings
 
-    from lagnb.physics.ufo import write_ufo
+    from lagnb.apps.ufo import write_ufo
 
     if args.vev is None:
         raise LagnbError("--to ufo needs --vev NAME=VALUE (the doublet that breaks SU(2)×U(1))")

@@ -1,4 +1,4 @@
-"""The feynlag export (lagnb.physics.feynlag_export) checked by feynlag itself: every exported
+"""The feynlag export (lagnb.physics.feynlag_source, written by lagnb.apps.export) checked by feynlag itself: every exported
 term is gauge invariant under feynlag's own generators, the potential is hermitian, and the
 exported operators are linearly independent (rank = number of lagnb terms)."""
 
@@ -9,8 +9,9 @@ import pytest
 import sympy as sp
 
 from lagnb import Field, lagrangian
+from lagnb.apps.export import write_feynlag
 from lagnb.physics import catalogue
-from lagnb.physics.feynlag_export import feynlag_source, write_feynlag
+from lagnb.physics.feynlag_source import feynlag_source
 from lagnb.physics.symbolic import RepresentationError, couplings
 
 fl = pytest.importorskip("feynlag", reason="feynlag is not installed (pip install lagnb[feynlag])")
@@ -147,7 +148,7 @@ def test_lepton_higgs_through_feynlag_vacuum_masses_and_hee():
     """Hand-derived for ℒ ⊃ y (H†L) e† + h.c. + m² H†H + λ (H†H)² with H = (0, (v + h + iG)/√2):
     the tadpole gives m² = −λ v², m_h² = −2 λ v², and the h ē P_L e vertex is y/√2 (m_e = y v/√2);
     feynlag computes each from the exported model."""
-    from lagnb.physics.feynlag_export import feynlag_namespace
+    from lagnb.apps.export import feynlag_namespace
 
     ns = feynlag_namespace(lagrangian(catalogue.get("sm_leptons_higgs").fields))
     model, H = ns["model"], ns["f_H"]

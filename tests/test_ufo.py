@@ -1,4 +1,4 @@
-"""From a field list to a UFO folder (lagnb.physics.ufo), checked by feynlag's numeric check and
+"""From a field list to a UFO folder (lagnb.apps.ufo), checked by feynlag's numeric check and
 against hand-derived tree-level relations: with H = (0, (v + h)/√2) and lagnb's signs
 (ℒ ⊃ y (H†L) e† + h.c. + m² H†H + λ (H†H)² + λ' (H†H)(S†S) + m_S² S†S):
 
@@ -15,8 +15,8 @@ import pytest
 import sympy as sp
 
 from lagnb import Field, lagrangian
+from lagnb.apps.ufo import UFOError, write_ufo
 from lagnb.physics import catalogue
-from lagnb.physics.ufo import UFOError, write_ufo
 
 fl = pytest.importorskip("feynlag", reason="feynlag is not installed (pip install lagnb[feynlag])")
 

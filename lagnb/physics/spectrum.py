@@ -6,6 +6,10 @@ Works on :func:`lagnb.physics.symbolic.potential` and :func:`~lagnb.physics.symb
 * a vev sits on the electrically neutral component of a colour-singlet field (weight basis, see
   :mod:`lagnb.physics.symbolic`): φ⁰ = (v + r + i a)/√2 with real fluctuations r (CP-even) and
   a (CP-odd);
+* a real scalar's neutral component (``Field(..., real=True)``, see
+  :mod:`lagnb.physics.symbolic`) is a real field: with a vev S = v + r, without one it is its
+  own CP-even fluctuation r = S, so it mixes with the other CP-even states (a real triplet's
+  charged component φ₁ is an ordinary complex field of charge 1);
 * the tadpole equations are ∂V/∂r = 0 at zero fluctuations;
 * mass matrices at the vacuum: CP-even M²_ij = ∂²V/∂r_i∂r_j, CP-odd ∂²V/∂a_i∂a_j, and for
   each electric charge Q ≠ 0 the complex block M²_ij = ∂²V/∂φ_i*∂φ_j over the components of
@@ -32,8 +36,9 @@ from lagnb.physics.terms import Lagrangian
 class Vacuum:
     """The vacuum expansion of a Lagrangian's scalars.
 
-    ``shift`` maps each neutral component with a vev to (v + r + i a)/√2; ``vevs`` are the
-    v symbols, ``even`` and ``odd`` the fluctuations r and a (in field order); ``charged`` maps
+    ``shift`` maps each neutral component with a vev to (v + r + i a)/√2 (v + r for a real
+    component); ``vevs`` are the v symbols, ``even`` and ``odd`` the fluctuations r and a (in
+    field order; ``even`` also holds a real neutral component without a vev); ``charged`` maps
     each nonzero electric charge to the scalar components (colour singlets) that carry it; the
     neutral components without a vev are listed in ``neutral``.
     """
@@ -85,10 +90,16 @@ def expand_vacuum(lag: Lagrangian, vevs: Mapping[str, sp.Symbol]) -> Vacuum:
             if len(zero) != 1:
                 raise LagnbError(f"vevs: {name!r} has no single neutral component to take a vev")
             (s,) = zero
-            r, a = sp.symbols(f"{s.name}_r {s.name}_i", real=True)
-            shift[s] = (vevs[name] + r + sp.I * a) / sp.sqrt(2)
+            r = sp.Symbol(f"{s.name}_r", real=True)
+            if c.field.real:
+                shift[s] = vevs[name] + r
+            else:
+                a = sp.Symbol(f"{s.name}_i", real=True)
+                shift[s] = (vevs[name] + r + sp.I * a) / sp.sqrt(2)
+                odd.append(a)
             even.append(r)
-            odd.append(a)
+        elif c.field.real:
+            even += zero
         else:
             neutral += zero
     return Vacuum(
@@ -102,7 +113,8 @@ def expand_vacuum(lag: Lagrangian, vevs: Mapping[str, sp.Symbol]) -> Vacuum:
 
 
 def tadpoles(V: sp.Expr, vacuum: Vacuum) -> list[sp.Expr]:
-    """∂V/∂r at the vacuum, one per vev (each must vanish)."""
+    """∂V/∂r at the vacuum, one per CP-even fluctuation (each must vanish): one per vev, then
+    ∂V/∂S for a real neutral component S without a vev, in field order."""
     shifted = vacuum.apply(V)
     return [sp.expand(sp.diff(shifted, r).xreplace(vacuum.zero)) for r in vacuum.even]
 

@@ -18,6 +18,16 @@ that a user can substitute a vacuum, differentiate and get mass matrices with pl
   not tested).
 * A conjugate field is the complex conjugate of its components (``sympy.conjugate``), with its
   index kinds flipped; ε^{12} = ε_{12} = +1 and ε^{123} = ε_{123} = +1.
+* A **real scalar** (``Field(..., real=True)``: an SU(2) singlet or triplet, colour singlet,
+  Y = 0) is its own conjugate.  A real singlet is one real symbol S.  A real triplet has three
+  real components t₁, t₂, t₃ (T = Σ_k t_k σ^k iσ²/√2, the Cartesian basis of feynlag's
+  adjoint); in the weight basis φ₁ = (−t₁ + i t₂)/√2 (T3 = +1) is a complex symbol, φ₂ = t₃
+  (T3 = 0) a real symbol and φ₃ = −φ₁* is not a symbol of its own.  So (T_{ab})* = −T^{ab},
+  where an upper index of a real field is its lower index raised with ε
+  (T^{a…} = ε^{ab} T_{b…}), as the engine writes the conjugate of a real field.  A term's
+  prefactor (½ in ½ m² S²) multiplies its component expression.
+* **Generations**: a field with ``generations > 1`` is refused (its coupling would be a
+  flavour matrix; components are written for one flavour per field).
 
 **Fermions** are two-component Weyl spinors: a component is a commuting symbol standing for the
 spinor, and a product of two left-handed (undotted) spinors ψ^α χ_α is :class:`WeylPair`
@@ -31,7 +41,7 @@ whose components come out anti-hermitian (O† = −O) is multiplied by i, keepi
 real.
 
 Derivative terms (kinetic and gauge kinetic) are not part of :func:`to_sympy`: they need gauge
-fields and are written as feynlag covariant derivatives by :mod:`lagnb.physics.feynlag_export`.
+fields and are written as feynlag covariant derivatives by :mod:`lagnb.physics.feynlag_source`.
 """
 
 from __future__ import annotations
@@ -57,7 +67,8 @@ SUPPORTED_SU3 = (1, 3, -3)
 
 
 class RepresentationError(LagnbError):
-    """A field's representation has no tested component map (SU(3) 6, 6̄, 8)."""
+    """A field's representation has no tested component map (SU(3) 6, 6̄, 8), or a field
+    option the component code does not support (several generations)."""
 
 
 class WeylPair(sp.Function):
@@ -110,15 +121,24 @@ def symbol_base(name: str) -> str:
     return plain + "F" if plain in RESERVED else plain
 
 
+def field_label(k: int, f: Field) -> str:
+    """``field 2 (S)``: a field by its 1-based position and name, for error messages."""
+    return f"field {k} ({f.name})" if f.name else f"field {k}"
+
+
 def check_supported(fields: Sequence[Field]) -> None:
     """Raise :class:`RepresentationError` naming the first field whose SU(3) representation has
-    no tested component map."""
+    no tested component map, or that has several generations."""
     for k, f in enumerate(fields, start=1):
         if f.su3 not in SUPPORTED_SU3:
-            label = f"field {k} ({f.name})" if f.name else f"field {k}"
             raise RepresentationError(
-                f"{label}: SU(3) representation {f.su3} has no tested component map "
+                f"{field_label(k, f)}: SU(3) representation {f.su3} has no tested component map "
                 "(components are written for SU(3) 1, 3 and 3bar only)"
+            )
+        if f.generations != 1:
+            raise RepresentationError(
+                f"{field_label(k, f)}: {f.generations} generations are not supported in "
+                "components (flavour-matrix couplings are not written; use generations=1)"
             )
 
 
@@ -128,7 +148,9 @@ class ComponentField:
 
     ``colour`` runs over 0 (no SU(3) index) or 1, 2, 3; ``weight`` over 1 … n for an SU(2)
     n-plet (T3 = (n − 1)/2 − (weight − 1)).  Scalar components are complex symbols; fermion
-    components are commuting placeholders for the spinor (see :class:`WeylPair`).
+    components are commuting placeholders for the spinor (see :class:`WeylPair`).  A real
+    scalar has only its independent components as symbols: the real neutral one (real=True)
+    and, for a triplet, the complex φ₁ (φ₃ = −φ₁*, see :meth:`value`).
     """
 
     field: Field
@@ -137,16 +159,31 @@ class ComponentField:
     @cached_property
     def symbols(self) -> dict[tuple[int, int], sp.Symbol]:
         colours = (0,) if self.field.su3 == 1 else (1, 2, 3)
-        weights = range(1, self.field.su2 + 1)
+        n = self.field.su2
+        real = self.field.real
+        weights = range(1, (n + 1) // 2 + 1) if real else range(1, n + 1)
         out = {}
         for c, w in itertools.product(colours, weights):
             parts = [self.base]
             if c:
                 parts.append(f"c{c}")
-            if self.field.su2 > 1:
+            if n > 1:
                 parts.append(str(w))
-            out[(c, w)] = sp.Symbol("_".join(parts))
+            neutral_real = real and self.t3(w) == 0
+            out[(c, w)] = (
+                sp.Symbol("_".join(parts), real=True)
+                if neutral_real
+                else sp.Symbol("_".join(parts))
+            )
         return out
+
+    def value(self, colour: int, weight: int) -> sp.Expr:
+        """The component of weight ``weight``: its symbol, or for a real field's negative-T3
+        weight (−1)^{T3} times the conjugate of the mirrored one (φ₃ = −φ₁* for a triplet)."""
+        if (colour, weight) in self.symbols:
+            return self.symbols[(colour, weight)]
+        mirror = self.field.su2 + 1 - weight
+        return (-1) ** int(self.t3(mirror)) * sp.conjugate(self.symbols[(colour, mirror)])
 
     @property
     def components(self) -> list[sp.Symbol]:
@@ -160,11 +197,23 @@ class ComponentField:
         """Electric charge Q = T3 + Y/2 of the component with this weight index."""
         return self.t3(weight) + self.field.y / 2
 
-    def entry(self, colour: int, su2: Sequence[int]) -> tuple[sp.Symbol, sp.Expr]:
+    def entry(
+        self, colour: int, su2: Sequence[int], upper: Sequence[bool] = ()
+    ) -> tuple[sp.Expr, sp.Expr]:
         """The tensor entry with colour index ``colour`` (0 if none) and SU(2) indices ``su2``
-        (each 1 or 2) as (component, factor): φ_w / √C(k, w − 1), w − 1 the number of 2s."""
-        twos = sum(1 for a in su2 if a == 2)
-        return self.symbols[(colour, twos + 1)], 1 / sp.sqrt(math.comb(len(su2), twos))
+        (each 1 or 2) as (component, factor): φ_w / √C(k, w − 1), w − 1 the number of 2s.
+
+        ``upper`` flags the indices that are upper on a real field (its conjugate is itself):
+        such an index is raised with ε, T^{1…} = T_{2…} and T^{2…} = −T_{1…}."""
+        sign = 1
+        lowered = []
+        for k, a in enumerate(su2):
+            if k < len(upper) and upper[k]:
+                sign *= 1 if a == 1 else -1
+                a = 3 - a
+            lowered.append(a)
+        twos = sum(1 for a in lowered if a == 2)
+        return self.value(colour, twos + 1), sign / sp.sqrt(math.comb(len(lowered), twos))
 
 
 def component_fields(lag: Lagrangian) -> list[ComponentField]:
@@ -245,9 +294,11 @@ def operator(term: Term, comps: Sequence[ComponentField]) -> sp.Expr:
         for pos, f in enumerate(factors):
             assert isinstance(f, FieldFactor)
             su3 = [values[ai][ei] for ai, ei in slots.get((pos, "SU3"), [])]
-            su2 = [values[ai][ei] for ai, ei in slots.get((pos, "SU2"), [])]
+            su2_slots = slots.get((pos, "SU2"), [])
+            su2 = [values[ai][ei] for ai, ei in su2_slots]
             comp = comps[f.field]
-            symbol, norm = comp.entry(su3[0] if su3 else 0, su2)
+            upper = [atoms[ai].entries[ei][1] == "u" for ai, ei in su2_slots]
+            symbol, norm = comp.entry(su3[0] if su3 else 0, su2, upper if comp.field.real else ())
             symbol = sp.conjugate(symbol) if f.conjugate else symbol
             weight *= norm
             (spinors if comp.field.is_fermion else bosons).append(symbol)
@@ -271,11 +322,11 @@ def _atom_range(atom: Atom) -> list[tuple[int, ...]]:
 def term_expression(
     term: Term, coupling: Coupling | None, comps: Sequence[ComponentField]
 ) -> sp.Expr:
-    """sign · (c O + h.c.) for a complex coupling, sign · c O for a real one (i O if O is
-    anti-hermitian)."""
+    """sign · p · (c O + h.c.) for a complex coupling, sign · p · c O for a real one (i O if O
+    is anti-hermitian), p the term's prefactor (½ in ½ m² S² of a real scalar)."""
     if coupling is None:
         raise LagnbError(f"a {term.kind} term has no coupling")
-    op = operator(term, comps)
+    op = sp.Rational(term.prefactor.numerator, term.prefactor.denominator) * operator(term, comps)
     if not term.hermitian:
         piece = coupling.value * op
         return coupling.sign * sp.expand(piece + sp.conjugate(piece))

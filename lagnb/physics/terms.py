@@ -240,18 +240,22 @@ def _atom_json(a: Atom) -> dict[str, Any]:
 
 def coupling_json(term: Term, number: tuple[str, int] | None) -> dict[str, Any] | None:
     """The coupling of a term as data: its name, LaTeX, whether it is complex (the term stands
-    for c O + c* O†) and how it enters ℒ (``sign`` × c × O, normalisation 1)."""
+    for c O + c* O†) and how it enters ℒ (``sign`` × prefactor × c × O, normalisation 1).  The
+    kinetic mixing −(ε/2) B_μν X^μν of a gauged U(1)′ has the dimensionless ``epsilon_k``."""
     if number is None:
         return None
     key, k = number
-    base = {"yukawa": "y", "trilinear": "mu", "quartic": "lambda", "m2": "m2", "M": "M"}[key]
+    base = {
+        **{"yukawa": "y", "trilinear": "mu", "quartic": "lambda", "m2": "m2", "M": "M"},
+        "kinetic_mixing": "epsilon",
+    }[key]
     return {
         "name": f"{base}_{k}",
         "latex": f"{_COUPLING_LATEX[key]}_{{{k}}}",
         "complex": not term.hermitian,
         "sign": term.sign,
         "normalisation": 1,
-        "mass_dimension": {"yukawa": 0, "quartic": 0, "trilinear": 1, "m2": 2, "M": 1}[key],
+        "mass_dimension": {"yukawa": 0, "quartic": 0, "trilinear": 1, "m2": 2, "M": 1}.get(key, 0),
     }
 
 

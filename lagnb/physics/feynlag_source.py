@@ -1,4 +1,4 @@
-"""A standalone feynlag model file for a Lagrangian (``lagnb export --to feynlag``).
+"""The text of a standalone feynlag model file for a Lagrangian (``lagnb export --to feynlag``).
 
 `feynlag <https://pypi.org/project/feynlag/>`_ (pure SymPy) checks gauge invariance and
 hermiticity of component expressions, breaks symmetries, derives Feynman rules and writes UFO
@@ -27,17 +27,14 @@ Conventions of the translation:
   φ₃ = (X₁ + iX₂)/√2 (from T = Σ_k X_k σ^k iσ²/√2); doublets and quadruplets are declared in
   lagnb's weight basis, which is feynlag's Gelfand–Tsetlin basis.
 
-Pure: :func:`feynlag_source` returns text; :func:`write_feynlag` is the edge that writes the file
-(atomically).  feynlag is needed only to run the file, not to write it.
+Pure: :func:`feynlag_source` returns text, and this module never imports feynlag; writing the
+file and running it are the edge, :mod:`lagnb.apps.export` (``write_feynlag``,
+``feynlag_namespace``).  feynlag is needed only to run the file, not to write it.
 """
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -49,6 +46,7 @@ from lagnb.physics.symbolic import (
     WeylPair,
     component_fields,
     couplings,
+    field_label,
     term_expression,
 )
 from lagnb.physics.terms import Lagrangian, charged_groups
@@ -184,13 +182,36 @@ def _parameters(cs: Sequence[Coupling | None]) -> list[tuple[str, str]]:
     return out
 
 
+def check_exportable(lag: Lagrangian) -> None:
+    """Raise a one-line :class:`LagnbError` naming the first field the feynlag file cannot
+    declare: a real scalar (its kinetic term ½ (D_μ S)(D^μ S) is not feynlag's complex
+    ``Dmu``) or a field charged under a gauged U(1)′ (its covariant derivative and the gauge
+    boson's kinetic mixing with B are not written; a gauged U(1)′ enters a Lagrangian only
+    through charged fields).  Global U(1) and Z_N charges only restrict
+    which terms exist and export as they are."""
+    for k, f in enumerate(lag.fields, start=1):
+        if f.real:
+            raise LagnbError(
+                f"{field_label(k, f)}: a real scalar is not supported by the feynlag export "
+                "(its kinetic term is written for complex fields only)"
+            )
+        gauged = [s.name for s, _ in f.charges if s.is_gauged]
+        if gauged:
+            raise LagnbError(
+                f"{field_label(k, f)}: charged under the gauged U(1)′ {gauged[0]}, which the "
+                "feynlag export does not support (no covariant derivative for it)"
+            )
+
+
 def feynlag_source(lag: Lagrangian, model_name: str = "lagnb_model") -> str:
     """The text of a standalone feynlag model file for ``lag`` (see the module docstring).
 
     Raises :class:`~lagnb.physics.symbolic.RepresentationError` for a field whose components
-    are not written (SU(3) 6, 6̄, 8).
+    are not written (SU(3) 6, 6̄, 8; several generations), and :class:`LagnbError` for a field
+    the file cannot declare (see :func:`check_exportable`).
     """
     comps = component_fields(lag)
+    check_exportable(lag)
     cs = couplings(lag)
     params = _parameters(cs)
     used = {g for c in comps for g in charged_groups(c.field)}
@@ -341,40 +362,3 @@ def _vacuum_section(comps: Sequence[ComponentField]) -> list[str]:
                 out.append(f'# v_{s.name} = fl.ExternalParameter("v_{s.name}", 246.0, unit_dim=1)')
                 out.append(f"# f_{comp.base}.expand_vev({{{s.name}: v_{s.name}}})")
     return out
-
-
-def write_feynlag(
-    lag: Lagrangian, path: str | os.PathLike, model_name: str = "lagnb_model"
-) -> Path:
-    """Write :func:`feynlag_source` to ``path`` atomically (a temporary file, then a rename)."""
-    target = Path(path)
-    text = feynlag_source(lag, model_name)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, "no such folder", str(target.parent))
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def require_feynlag() -> None:
-    """Raise a one-line :class:`LagnbError` when feynlag is not installed."""
-    try:
-        import feynlag  # noqa: F401
-    except ImportError:
-        raise LagnbError("feynlag is not installed: pip install 'lagnb[feynlag]'") from None
-
-
-def feynlag_namespace(lag: Lagrangian, model_name: str = "lagnb_model") -> dict[str, object]:
-    """Run :func:`feynlag_source` in a fresh namespace and return it (``ns["model"]`` is the
-    feynlag ``Model``, ``ns["TERMS"]`` the terms, and every field, component and parameter is
-    there by name).  Needs feynlag installed (``pip install lagnb[feynlag]``)."""
-    require_feynlag()
-    namespace: dict[str, object] = {"__name__": model_name}
-    exec(compile(feynlag_source(lag, model_name), f"<lagnb {model_name}>", "exec"), namespace)
-    return namespace

@@ -1,0 +1,179 @@
+"""The SymPy route (issue 13) on issue 12's model-building options, against hand-derived results.
+
+Real scalars are written in components (a real singlet is one real symbol, a real triplet
+φ₁ = (−t₁ + i t₂)/√2, φ₂ = t₃, φ₃ = −φ₁*), with their ½ prefactors; Z_N, global and gauged
+U(1)′ charges only restrict which terms exist; several generations and what the feynlag file
+cannot declare are refused with one line naming the field.
+
+lagnb's conventions (see ``docs/json-schema.md``): ℒ ⊃ +m² H†H + λ (H†H)² + ½ m² S² + …, so
+V = −(those terms); the Higgs vev sits in H = (0, (v + h)/√2).
+"""
+
+import pytest
+import sympy as sp
+
+from lagnb import Field, Symmetry, lagrangian
+from lagnb.errors import LagnbError
+from lagnb.physics import spectrum
+from lagnb.physics.feynlag_source import feynlag_source
+from lagnb.physics.symbolic import (
+    RepresentationError,
+    components,
+    coupling_symbols,
+    potential,
+    to_sympy,
+)
+
+H = Field.scalar(1, 2, 1, "H")
+Z2 = Symmetry.z("Z2", 2)
+v, w = sp.symbols("v w", positive=True)
+
+
+def degrees_in(expr: sp.Expr, x: sp.Symbol) -> set[int]:
+    """The powers of ``x`` with which the monomials of ``expr`` occur."""
+    return {m.as_powers_dict().get(x, 0) for m in sp.Add.make_args(sp.expand(expr))}
+
+
+def test_singlet_dark_matter_potential_and_mass_by_hand():
+    """Real S, Z2-odd.  By hand, in lagnb's signs:
+    V = −m2_1 H†H − λ1 (H†H)² − λ2 H†H S² − λ3 S⁴ − ½ m2_2 S², nothing odd in S.
+    With H†H = (v + h)²/2: the tadpole ∂V/∂h = −m2_1 v − λ1 v³ = 0 gives m2_1 = −λ1 v², and
+    m_S² = ∂²V/∂S² = −m2_2 − λ2 v²; i.e. m_S² = μ_S² + λ_HS v² for the textbook
+    V ⊃ ½ μ_S² S² + λ_HS H†H S² (μ_S² = −m2_2, λ_HS = −λ2)."""
+    lag = lagrangian([H, Field.scalar(1, 1, 0, "S", real=True, charges={Z2: 1})])
+    (h1, h2), (s,) = components(lag)["H"], components(lag)["S"]
+    assert s.is_real and not h1.is_real
+    c = coupling_symbols(lag)
+    m2_1, m2_2, l1, l2, l3 = (c[k] for k in ("m2_1", "m2_2", "lambda_1", "lambda_2", "lambda_3"))
+    HH = h1 * sp.conjugate(h1) + h2 * sp.conjugate(h2)
+    by_hand = -m2_1 * HH - l1 * HH**2 - l2 * HH * s**2 - l3 * s**4 - m2_2 * s**2 / 2
+    V = potential(lag)
+    assert sp.expand(V - by_hand) == 0
+    assert degrees_in(V, s) == {0, 2, 4}  # Z2: no S, S³, H†H S
+    assert sp.expand(to_sympy(lag) + V) == 0  # no fermions: ℒ = −V
+
+    vac = spectrum.expand_vacuum(lag, {"H": v})
+    assert vac.even[-1] == s and len(vac.vevs) == 1  # S is a CP-even state without a vev
+    (tad_h, tad_s) = spectrum.tadpoles(V, vac)
+    assert sp.expand(tad_h - (-m2_1 * v - l1 * v**3)) == 0 and tad_s == 0
+    M = spectrum.mass_matrices(V, vac)["even"].subs(m2_1, -l1 * v**2)
+    assert sp.expand(M[1, 1] - (-m2_2 - l2 * v**2)) == 0
+    assert M[0, 1] == 0 and sp.expand(M[0, 0] - (-2 * l1 * v**2)) == 0
+
+
+def test_singlet_without_parity_mixes_with_the_higgs():
+    """Real S without Z2 has H†H S and S³ (real couplings μ1, μ2).  By hand, with
+    H†H = (v + h)²/2 and S = w + s: ∂²V/∂h∂s = −2 λ2 v w − μ1 v at the vacuum, and the
+    S tadpole is ∂V/∂s = −μ1 v²/2 − λ2 v² w − 4 λ3 w³ − 3 μ2 w² − m2_2 w."""
+    lag = lagrangian([H, Field.scalar(1, 1, 0, "S", real=True)])
+    c = coupling_symbols(lag)
+    mu1, mu2, m2_2, l2, l3 = (c[k] for k in ("mu_1", "mu_2", "m2_2", "lambda_2", "lambda_3"))
+    V = potential(lag)
+    assert degrees_in(V, components(lag)["S"][0]) == {0, 1, 2, 3, 4}
+    vac = spectrum.expand_vacuum(lag, {"H": v, "S": w})
+    _, tad_s = spectrum.tadpoles(V, vac)
+    expected = -mu1 * v**2 / 2 - l2 * v**2 * w - 4 * l3 * w**3 - 3 * mu2 * w**2 - m2_2 * w
+    assert sp.expand(tad_s - expected) == 0
+    M = spectrum.mass_matrices(V, vac)["even"]
+    assert M.shape == (2, 2) and "odd" in spectrum.mass_matrices(V, vac)
+    assert spectrum.mass_matrices(V, vac)["odd"].shape == (1, 1)  # only the Higgs' G0
+    assert sp.expand(M[0, 1] - (-2 * l2 * v * w - mu1 * v)) == 0
+
+
+def test_real_triplet_matches_the_textbook_potential():
+    """A real triplet t (Y = 0) with Σ = t·σ:
+    V = μ² H†H + λ (H†H)² + ½ M² t·t + κ H†Σ H + λ_HT H†H t·t + λ_T (t·t)²
+    (H†Σ H ⊃ (t₁ − i t₂) H₁* H₂: φ₁ = (−t₁ + i t₂)/√2 has charge +1).  lagnb's potential in its
+    basis φ₁ = (−t₁ + i t₂)/√2, φ₂ = t₃ must equal it for exactly one choice of its couplings,
+    and by hand the T⁺ diagonal entry of the charge-1 mass matrix at t = 0 is M² + λ_HT v²
+    (κ mixes it with the Goldstone H₁ only off the diagonal)."""
+    lag = lagrangian([H, Field.scalar(1, 3, 0, "T", real=True)])
+    (h1, h2), (p1, p2) = components(lag)["H"], components(lag)["T"]
+    assert p2.is_real and not p1.is_real
+    t1, t2, t3 = sp.symbols("t1 t2 t3", real=True)
+    mu2, lam, M2, kappa, lHT, lT = sp.symbols("mu2 lam M2 kappa lHT lT", real=True)
+    Hv = sp.Matrix([h1, h2])
+    sigma = sp.Matrix([[t3, t1 - sp.I * t2], [t1 + sp.I * t2, -t3]])
+    HH = (Hv.H * Hv)[0]
+    tt = t1**2 + t2**2 + t3**2
+    textbook = (
+        mu2 * HH
+        + lam * HH**2
+        + M2 * tt / 2
+        + kappa * (Hv.H * sigma * Hv)[0]
+        + lHT * HH * tt
+        + lT * tt**2
+    )
+    V = potential(lag).xreplace({p1: (-t1 + sp.I * t2) / sp.sqrt(2), p2: t3})
+    bars = {sp.conjugate(h1): sp.Symbol("h1b"), sp.conjugate(h2): sp.Symbol("h2b")}
+    diff = sp.expand((V - textbook).xreplace(bars))
+    unknowns = sorted(coupling_symbols(lag).values(), key=str)
+    eqs = sp.Poly(diff, h1, h2, *bars.values(), t1, t2, t3).coeffs()
+    (sol,) = sp.solve(eqs, unknowns, dict=True)
+    assert set(sol) == set(unknowns)
+    # the charged triplet state at t = 0 (no triplet vev): V ⊃ (M² + λ_HT v²) |φ₁|²
+    Vs = sp.expand(potential(lag).xreplace(sol))
+    vac = spectrum.expand_vacuum(lag, {"H": v})
+    assert p2 in vac.even  # the real neutral component is a CP-even state
+    block = spectrum.mass_matrices(Vs, vac)["Q=1"]
+    assert vac.charged[1] == (h1, p1)
+    assert sp.expand(block[1, 1] - (M2 + lHT * v**2)) == 0
+
+
+def test_extra_u1_and_zn_charges_change_only_which_terms_exist():
+    """A gauged U(1)′ (B − L, charge 2) scalar φ: V = −m2 φ*φ − λ (φ*φ)² − λ' H†H φ*φ − …
+    by hand; the kinetic mixing has derivatives and is not part of to_sympy."""
+    BL = Symmetry.gauged_u1("BL")
+    lag = lagrangian([H, Field.scalar(1, 1, 0, "phi", charges={BL: 2})])
+    assert lag.by_kind("kinetic_mixing")
+    (h1, h2), (phi,) = components(lag)["H"], components(lag)["phi"]
+    c = coupling_symbols(lag)
+    HH = h1 * sp.conjugate(h1) + h2 * sp.conjugate(h2)
+    PP = phi * sp.conjugate(phi)
+    by_hand = -(
+        c["m2_1"] * HH
+        + c["m2_2"] * PP
+        + c["lambda_1"] * HH**2
+        + c["lambda_2"] * HH * PP
+        + c["lambda_3"] * PP**2
+    )
+    assert sp.expand(potential(lag) - by_hand) == 0
+    assert lag.to_json()["terms"][8]["coupling"]["name"] == "epsilon_1"
+
+
+@pytest.mark.parametrize("call", [to_sympy, potential, components])
+def test_several_generations_are_refused_in_one_line(call):
+    lag = lagrangian([H, Field.right(1, 1, 0, "N", generations=3)])
+    with pytest.raises(RepresentationError) as err:
+        call(lag)
+    message = str(err.value)
+    assert "\n" not in message and "(N)" in message and "3 generations" in message
+    with pytest.raises(RepresentationError, match=r"field 2 \(N\): 3 generations"):
+        spectrum.expand_vacuum(lag, {"H": v})
+
+
+@pytest.mark.parametrize(
+    ("field", "needle"),
+    [
+        (Field.scalar(1, 1, 0, "S", real=True), r"field 2 \(S\): a real scalar"),
+        (
+            Field.scalar(1, 1, 0, "phi", charges={Symmetry.gauged_u1("BL"): 2}),
+            r"field 2 \(phi\): charged under the gauged U\(1\)′ BL",
+        ),
+        (Field.right(1, 1, 0, "N", generations=3), r"field 2 \(N\): 3 generations"),
+    ],
+)
+def test_the_feynlag_file_refuses_what_it_cannot_declare(field, needle):
+    with pytest.raises(LagnbError, match=needle) as err:
+        feynlag_source(lagrangian([H, field]))
+    assert "\n" not in str(err.value)
+
+
+def test_global_and_discrete_charges_export_as_they_are():
+    """A Z2-odd complex singlet and a global-U(1) one: the file is the one without charges,
+    less the terms the symmetries forbid."""
+    U = Symmetry.global_u1("L")
+    plain = feynlag_source(lagrangian([H, Field.scalar(1, 1, 0, "S")]))
+    odd = feynlag_source(lagrangian([H, Field.scalar(1, 1, 0, "S", charges={Z2: 1, U: 1})]))
+    assert "mu_1" in plain and "mu_1" not in odd  # H†H S + h.c. is forbidden
+    assert "f_S = fl.Scalar" in odd
