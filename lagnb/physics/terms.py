@@ -28,6 +28,7 @@ from typing import Any
 from lagnb.physics.contractions import Atom
 from lagnb.physics.fields import Field, check_names, default_names, fields_tokens
 from lagnb.physics.flavour import Flavour
+from lagnb.physics.symmetries import declared_symmetries, symmetry_json
 
 KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass", "kinetic_mixing")
 """Term kinds in BART-L order: interactions, kinetic, gauge kinetic, masses; then kinetic
@@ -899,7 +900,13 @@ class Lagrangian:
                 {**t.to_json(self.fields, names), "coupling": c}
                 for t, c in zip(self.terms, term_couplings(self.terms))
             ],
-        }
+        } | self._symmetries_json()
+
+    def _symmetries_json(self) -> dict[str, Any]:
+        """``{"symmetries": [...]}``: the extra symmetries the fields are charged under (none:
+        no key, so a BART-L field list writes what it always wrote)."""
+        syms = declared_symmetries(self.fields)
+        return {"symmetries": [symmetry_json(s) for s in syms]} if syms else {}
 
     def json(self) -> str:
         return json.dumps(self.to_json(), indent=2)
