@@ -177,3 +177,49 @@ def test_global_and_discrete_charges_export_as_they_are():
     odd = feynlag_source(lagrangian([H, Field.scalar(1, 1, 0, "S", charges={Z2: 1, U: 1})]))
     assert "mu_1" in plain and "mu_1" not in odd  # H†H S + h.c. is forbidden
     assert "f_S = fl.Scalar" in odd
+
+
+def test_a_negative_charge_enters_the_positive_block_as_its_conjugate():
+    """A doublet of Y = −1, φ = (φ⁰, φ⁻), with ⟨φ⁰⟩ = v/√2: V = −m2 φ†φ − λ (φ†φ)² as for the
+    SM Higgs, so by hand V ⊃ (−m2 − λ v²) |φ⁻|² — the Goldstone once the tadpole sets
+    m2 = −λ v² — in the block ``"Q=1"`` as the state φ⁻*."""
+    lag = lagrangian([Field.scalar(1, 2, -1, "Phi")])
+    c = coupling_symbols(lag)
+    V = potential(lag)
+    vac = spectrum.expand_vacuum(lag, {"Phi": v})
+    M = spectrum.mass_matrices(V, vac)
+    assert list(M) == ["even", "odd", "Q=1"]
+    assert sp.expand(M["Q=1"][0, 0] - (-c["m2_1"] - c["lambda_1"] * v**2)) == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        # a complex singlet has m² φφ + h.c.: no Hermitian block holds it
+        ([Field.scalar(1, 1, 0, "phi")], "phi"),
+        # a real singlet mixes with a complex one through m² φ S + h.c.
+        ([Field.scalar(1, 1, 0, "S", real=True), Field.scalar(1, 1, 0, "phi")], "phi"),
+    ],
+)
+def test_quadratic_terms_outside_the_blocks_are_refused(fields, needle):
+    lag = lagrangian(fields)
+    vac = spectrum.expand_vacuum(lag, {})
+    with pytest.raises(LagnbError, match="outside the mass-matrix blocks") as err:
+        spectrum.mass_matrices(potential(lag), vac)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_complex_couplings_that_mix_cp_even_and_odd_are_refused():
+    """The type-II seesaw with a complex μ: μ_im mixes CP-even and CP-odd neutral states, so
+    separate even/odd blocks would be wrong; with μ_im = 0 the blocks are the mass matrices."""
+    lag = lagrangian([H, Field.scalar(1, 3, 2, "Delta")])
+    vac = spectrum.expand_vacuum(lag, {"H": v, "Delta": w})
+    V = potential(lag)
+    with pytest.raises(LagnbError, match="outside the mass-matrix blocks"):
+        spectrum.mass_matrices(V, vac)
+    assert set(spectrum.mass_matrices(V.subs(sp.Symbol("mu_1_im", real=True), 0), vac)) == {
+        "even",
+        "odd",
+        "Q=1",
+        "Q=2",
+    }

@@ -12,8 +12,9 @@ Works on :func:`lagnb.physics.symbolic.potential` and :func:`~lagnb.physics.symb
   charged component φ₁ is an ordinary complex field of charge 1);
 * the tadpole equations are ∂V/∂r = 0 at zero fluctuations;
 * mass matrices at the vacuum: CP-even M²_ij = ∂²V/∂r_i∂r_j, CP-odd ∂²V/∂a_i∂a_j, and for
-  each electric charge Q ≠ 0 the complex block M²_ij = ∂²V/∂φ_i*∂φ_j over the components of
-  charge Q (so that V ⊃ φ† M² φ);
+  each electric charge Q > 0 the complex block M²_ij = ∂²V/∂φ_i*∂φ_j over the components of
+  charge Q and the conjugates of those of charge −Q (so that V ⊃ φ† M² φ); a quadratic term
+  outside these blocks (CP-even/odd mixing, a φφ mass) is an error, never dropped;
 * a Feynman rule is i ∂ⁿℒ/∂φ₁…∂φₙ at zero fields (φ* counts as an independent field, written
   ``conjugate(φ)``).
 """
@@ -122,31 +123,64 @@ def tadpoles(V: sp.Expr, vacuum: Vacuum) -> list[sp.Expr]:
 def mass_matrices(V: sp.Expr, vacuum: Vacuum) -> dict[str, sp.Matrix]:
     """The scalar mass matrices at the vacuum (see the module docstring): ``"even"``,
     ``"odd"``, ``"neutral"`` (complex neutral components without a vev, if any) and
-    ``"Q=…"`` for each nonzero charge (positive charges only: a negative charge block is the
-    conjugate of a positive one)."""
+    ``"Q=…"`` for each positive charge, over the components of that charge and the conjugates
+    of the components of the opposite charge (a Y = −1 doublet's φ⁻ enters ``"Q=1"`` as φ⁻*).
+
+    Raises :class:`LagnbError` naming the two states when V has a quadratic term outside these
+    blocks — CP-even/CP-odd mixing (complex couplings), a φφ mass of a complex field, or a real
+    field without a vev mixing with a complex one — since the blocks would then not be the
+    mass matrices (rotate by hand, or set the offending couplings)."""
     shifted = vacuum.apply(V)
-    at = vacuum.zero
+    complex_vars = [*vacuum.neutral, *(x for xs in vacuum.charged.values() for x in xs)]
+    bars = {x: sp.Symbol(f"{x.name}_bar") for x in complex_vars}
+    e = shifted.xreplace({sp.conjugate(x): b for x, b in bars.items()})
+    variables = [*vacuum.even, *vacuum.odd, *complex_vars, *bars.values()]
+    zero = dict.fromkeys(variables, 0)
+
+    def second(a: sp.Symbol, b: sp.Symbol) -> sp.Expr:
+        return sp.expand(sp.diff(e, a, b).xreplace(zero))
+
+    covered: set[frozenset[sp.Symbol]] = set()
 
     def real_block(xs: Sequence[sp.Symbol]) -> sp.Matrix:
-        return sp.Matrix(len(xs), len(xs), lambda i, j: sp.diff(shifted, xs[i], xs[j]).xreplace(at))
+        covered.update(frozenset((a, b)) for a in xs for b in xs)
+        return sp.Matrix(len(xs), len(xs), lambda i, j: second(xs[i], xs[j]))
 
-    def complex_block(xs: Sequence[sp.Symbol]) -> sp.Matrix:
-        bars = {sp.conjugate(x): sp.Symbol(f"{x.name}_bar") for x in xs}
-        e = shifted.xreplace(bars)
-        zero = {**at, **dict.fromkeys(bars.values(), 0)}
-        return sp.Matrix(
-            len(xs),
-            len(xs),
-            lambda i, j: sp.expand(sp.diff(e, bars[sp.conjugate(xs[i])], xs[j]).xreplace(zero)),
-        )
+    def complex_block(fields: Sequence[tuple[sp.Symbol, sp.Symbol]]) -> sp.Matrix:
+        """Over fields given as (variable, variable of its conjugate): ∂²V/∂f_i* ∂f_j."""
+        covered.update(frozenset((f[1], g[0])) for f in fields for g in fields)
+        return sp.Matrix(len(fields), len(fields), lambda i, j: second(fields[i][1], fields[j][0]))
 
     out = {"even": real_block(vacuum.even), "odd": real_block(vacuum.odd)}
     if vacuum.neutral:
-        out["neutral"] = complex_block(vacuum.neutral)
+        out["neutral"] = complex_block([(x, bars[x]) for x in vacuum.neutral])
     for q, xs in vacuum.charged.items():
         if q > 0:
-            out[f"Q={q}"] = complex_block(xs)
-    return out
+            mirror = vacuum.charged.get(-q, ())
+            out[f"Q={q}"] = complex_block(
+                [*((x, bars[x]) for x in xs), *((bars[x], x) for x in mirror)]
+            )
+    for q, xs in vacuum.charged.items():
+        if q < 0 and -q not in vacuum.charged:
+            out[f"Q={-q}"] = complex_block([(bars[x], x) for x in xs])
+    names = {b: f"conjugate({x})" for x, b in bars.items()}
+    for k, a in enumerate(variables):
+        for b in variables[k:]:
+            if frozenset((a, b)) not in covered and second(a, b) != 0:
+                raise LagnbError(
+                    f"mass_matrices: V has a quadratic term in {names.get(a, a)} and "
+                    f"{names.get(b, b)} outside the mass-matrix blocks (CP-even/odd mixing, a "
+                    "phi-phi mass or mixing across blocks): rotate by hand"
+                )
+    return dict(sorted(out.items(), key=lambda kv: _block_order(kv[0])))
+
+
+def _block_order(name: str) -> tuple[int, Fraction]:
+    """even, odd, neutral, then Q=… by charge."""
+    fixed = {"even": 0, "odd": 1, "neutral": 2}
+    if name in fixed:
+        return fixed[name], Fraction(0)
+    return 3, Fraction(name.removeprefix("Q="))
 
 
 def feynman_rule(L: sp.Expr, legs: Sequence[sp.Expr], vacuum: Vacuum) -> sp.Expr:
