@@ -191,6 +191,40 @@ def test_export_feynlag_file(tmp_path, capsys):
     compile(text, str(out), "exec")
 
 
+SINGLET_DM_TOML = """
+[symmetries]
+Z2 = "Z2"
+
+[[field]]
+name = "H"
+type = "scalar"
+su2 = 2
+y = 1
+
+[[field]]
+name = "S"
+type = "scalar"
+charges = { Z2 = 1 }
+"""
+
+
+def test_export_a_model_file(tmp_path, capsys):
+    """``--model FILE`` as in ``lagnb lagrangian``: a Z2-odd complex singlet exports (the Z2
+    only removes H†H S + h.c.); made real, it is refused in one line naming S."""
+    model = tmp_path / "dm.toml"
+    model.write_text(SINGLET_DM_TOML)
+    out = tmp_path / "dm.py"
+    assert main(["export", "--to", "feynlag", "--out", str(out), "--model", str(model)]) == 0
+    text = out.read_text()
+    assert 'f_S = fl.Scalar("S"' in text and "mu_1" not in text
+    model.write_text(
+        SINGLET_DM_TOML.replace('type = "scalar"\ncharges', 'type = "scalar"\nreal = true\ncharges')
+    )
+    assert main(["export", "--to", "feynlag", "--out", str(out), "--model", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "field 2 (S): a real scalar is not supported" in err
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
@@ -198,6 +232,8 @@ def test_export_feynlag_file(tmp_path, capsys):
             ["--to", "feynlag", "FIELD SPIN 0 SU3 8"],
             "field 1: SU(3) representation 8 has no tested",
         ),
+        (["--to", "feynlag"], "required: fields (or --model FILE)"),
+        (["--to", "feynlag", "--model", "m.toml", HIGGS], "give FIELDS or --model FILE, not both"),
         (["--to", "ufo", HIGGS], "--to ufo needs --vev NAME=VALUE"),
         (["--to", "ufo", "--vev", "H", HIGGS], "--vev 'H': expected NAME=NUMBER"),
         (["--to", "ufo", "--vev", "H=nan", HIGGS], "--vev 'H=nan': expected NAME=NUMBER"),
