@@ -18,6 +18,7 @@ from lagnb.physics import spectrum
 from lagnb.physics.feynlag_source import feynlag_source
 from lagnb.physics.symbolic import (
     RepresentationError,
+    WeylPair,
     components,
     coupling_symbols,
     potential,
@@ -142,14 +143,96 @@ def test_extra_u1_and_zn_charges_change_only_which_terms_exist():
 
 
 @pytest.mark.parametrize("call", [to_sympy, potential, components])
-def test_several_generations_are_refused_in_one_line(call):
-    lag = lagrangian([H, Field.right(1, 1, 0, "N", generations=3)])
+def test_scalar_generations_are_refused_in_one_line(call):
+    """Two generations of a doublet: its hermitian flavour couplings (m²_IJ, the quartic
+    tensors) are not written in components."""
+    lag = lagrangian([Field.scalar(1, 2, 1, "H", generations=2)])
     with pytest.raises(RepresentationError) as err:
         call(lag)
     message = str(err.value)
-    assert "\n" not in message and "(N)" in message and "3 generations" in message
-    with pytest.raises(RepresentationError, match=r"field 2 \(N\): 3 generations"):
+    assert "\n" not in message and "field 1 (H): 2 generations of a scalar" in message
+    with pytest.raises(RepresentationError, match=r"field 1 \(H\): 2 generations"):
         spectrum.expand_vacuum(lag, {"H": v})
+
+
+L3 = Field.left(1, 2, -1, "L", generations=3)
+N3 = Field.right(1, 1, 0, "N", generations=3)
+
+
+def test_type_i_seesaw_majorana_mass_is_a_symmetric_matrix():
+    """ℒ ⊃ −M_IJ N_I N_J + h.c. (lagnb's sign for a fermion mass, no ½): M is a symmetric
+    complex 3×3 matrix, 6 entries = 12 real parameters; in components the sum over I, J gives
+    each N_1 N_2 pair twice, so by hand its coefficient is −2 M_12 and that of N_1 N_1 is
+    −M_11 (the one-generation term is −M (N N) + h.c.)."""
+    lag = lagrangian([L3, H, N3])
+    M = coupling_symbols(lag)["M_1"]
+    assert M.shape == (3, 3) and M == M.T
+    parts = {s for x in M for s in x.free_symbols}
+    assert len(parts) == 12 and len(set(M)) == 6
+    n1, n2, n3 = (sp.conjugate(x) for x in components(lag)["N"])  # right-handed: N† N†
+    L_ = to_sympy(lag)
+    assert sp.expand(L_ - sp.conjugate(L_)) == 0
+    assert sp.expand(L_.coeff(WeylPair(n1, n2)) + 2 * M[0, 1]) == 0
+    assert sp.expand(L_.coeff(WeylPair(n1, n1)) + M[0, 0]) == 0
+    assert sp.expand(L_.coeff(WeylPair(n2, n3)) + 2 * M[1, 2]) == 0
+    one = lagrangian([Field.left(1, 2, -1, "L"), H, Field.right(1, 1, 0, "N")])
+    n = sp.conjugate(components(one)["N"][0])
+    m = coupling_symbols(one)["M_1"]
+    assert sp.expand(to_sympy(one).coeff(WeylPair(n, n)) + m) == 0
+
+
+def test_type_i_seesaw_yukawa_entry_by_entry():
+    """y_IJ L_I H N_J†: a general complex 3×3 matrix (9 entries, 18 real parameters); keeping
+    only y_23, the term is the one-generation Yukawa (hand-checked in test_symbolic) of L_2 and
+    N_3."""
+    lag = lagrangian([L3, H, N3])
+    y = coupling_symbols(lag)["y_1"]
+    assert y.shape == (3, 3) and len({s for x in y for s in x.free_symbols}) == 18
+    only_23 = {s: 0 for x in y for s in x.free_symbols if not s.name.startswith("y_1_23")}
+    only_23 |= {s: 0 for x in coupling_symbols(lag)["M_1"] for s in x.free_symbols}
+    three = sp.expand(to_sympy(lag).xreplace(only_23) + potential(lag))
+    one = lagrangian([Field.left(1, 2, -1, "L"), H, Field.right(1, 1, 0, "N")])
+    c1 = coupling_symbols(one)
+    (l1, l2), (nn,) = components(one)["L"], components(one)["N"]
+    rename = {
+        l1: components(lag)["L"][2],
+        l2: components(lag)["L"][3],
+        nn: components(lag)["N"][2],
+        sp.Symbol("y_1_re", real=True): sp.Symbol("y_1_23_re", real=True),
+        sp.Symbol("y_1_im", real=True): sp.Symbol("y_1_23_im", real=True),
+    }
+    mass = {s: 0 for s in c1["M_1"].free_symbols}
+    expected = sp.expand((to_sympy(one) + potential(one)).xreplace(mass).xreplace(rename))
+    assert three == expected != 0
+
+
+def test_zee_coupling_is_antisymmetric_in_flavour():
+    """f_IJ ε^{ab} L_Ia L_Jb h⁺ with L = (ν, e): ε(L_I L_J) = ν_I e_J − e_I ν_J, so by hand
+    Σ f_IJ ε(L_I L_J) = 2 Σ f_IJ ν_I e_J with f antisymmetric: no ν_1 e_1 term, and the
+    ν_1 e_2 and ν_2 e_1 coefficients are opposite, ±2 f_12 h⁺ (one ε sign convention)."""
+    hp = Field.scalar(1, 1, 2, "h")
+    lag = lagrangian([L3, hp])
+    f = coupling_symbols(lag)["y_1"]
+    assert f == -f.T and all(f[i, i] == 0 for i in range(3))
+    nu1, e1, nu2, e2, *_ = components(lag)["L"]
+    (h,) = components(lag)["h"]
+    L_ = sp.expand(to_sympy(lag))
+    assert L_.coeff(WeylPair(nu1, e1)) == 0
+    c12, c21 = L_.coeff(WeylPair(nu1, e2)), L_.coeff(WeylPair(nu2, e1))
+    assert sp.expand(c12 + c21) == 0
+    assert sp.expand(c12 - 2 * f[0, 1] * h) == 0 or sp.expand(c12 + 2 * f[0, 1] * h) == 0
+
+
+def test_fermion_generations_leave_the_higgs_spectrum_alone():
+    """The SM lepton sector with three generations: V is the Higgs potential, m_h² = −2λv²."""
+    lag = lagrangian([L3, Field.right(1, 1, -2, "e", generations=3), H])
+    c = coupling_symbols(lag)
+    V = potential(lag)
+    vac = spectrum.expand_vacuum(lag, {"H": v})
+    (tad,) = spectrum.tadpoles(V, vac)
+    M = spectrum.mass_matrices(V.subs(c["m2_1"], -c["lambda_1"] * v**2), vac)
+    assert sp.expand(tad.subs(c["m2_1"], -c["lambda_1"] * v**2)) == 0
+    assert sp.expand(M["even"][0, 0] + 2 * c["lambda_1"] * v**2) == 0
 
 
 @pytest.mark.parametrize(

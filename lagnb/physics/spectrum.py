@@ -29,7 +29,7 @@ import numpy as np
 import sympy as sp
 
 from lagnb.errors import LagnbError
-from lagnb.physics.symbolic import component_fields
+from lagnb.physics.symbolic import flavour_components
 from lagnb.physics.terms import Lagrangian
 
 
@@ -68,9 +68,10 @@ def expand_vacuum(lag: Lagrangian, vevs: Mapping[str, sp.Symbol]) -> Vacuum:
     """The vacuum with a vev ``vevs[name]`` on the neutral component of each named field.
 
     Raises :class:`LagnbError` for an unknown name or a field without exactly one neutral
-    colour-singlet component.
+    colour-singlet component, and for a scalar with several generations (fermion generations
+    are fine: only scalars enter the vacuum).
     """
-    comps = component_fields(lag)
+    comps = [cs[0] for cs in flavour_components(lag)]  # scalars have one flavour
     for name in vevs:
         if name not in lag.names:
             raise LagnbError(

@@ -914,15 +914,16 @@ class Lagrangian:
     def to_sympy(self) -> Any:
         """ℒ without derivative terms as a real SymPy expression over component fields: −V,
         Yukawas and fermion masses with their h.c. (basis: :mod:`lagnb.physics.symbolic`; real
-        scalars as real components with their ½ prefactors; a field with several generations
-        raises :class:`~lagnb.physics.symbolic.RepresentationError`)."""
+        scalars as real components with their ½ prefactors; fermion generations with coupling
+        tensors; a scalar with several generations raises
+        :class:`~lagnb.physics.symbolic.RepresentationError`)."""
         from lagnb.physics.symbolic import to_sympy
 
         return to_sympy(self)
 
     def potential(self) -> Any:
         """The scalar potential V (ℒ ⊃ −V) as a real SymPy expression over components (real
-        scalars included, e.g. V ⊃ −½ m2_k S²; several generations refused)."""
+        scalars included, e.g. V ⊃ −½ m2_k S²; scalar generations refused)."""
         from lagnb.physics.symbolic import potential
 
         return potential(self)
