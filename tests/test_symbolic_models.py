@@ -306,3 +306,31 @@ def test_complex_couplings_that_mix_cp_even_and_odd_are_refused():
         "Q=1",
         "Q=2",
     }
+
+
+def test_inert_doublet_neutral_splitting_by_hand():
+    """Inert doublet η (Y = 1, Z2-odd): lagnb's ℒ ⊃ λ (H†η)² + h.c. (δ contractions: two upper
+    H† and two lower η indices admit no ε).  With H = (0, v/√2) and η⁰ = (r + i a)/√2,
+    (H†η)² = v² (r + i a)²/4, so V ⊃ −(v²/2)[λ_re (r² − a²) − 2 λ_im r a]: with λ_im = 0,
+    m_r² − m_a² = −2 λ_re v² (the textbook λ5 v² for V ⊃ (λ5/2)[(H†η)² + h.c.], λ5 = −2 λ_re);
+    λ_im ≠ 0 mixes r and a, which the blocks refuse; without split the η⁰η⁰ term is refused."""
+    eta = Field.scalar(1, 2, 1, "eta", charges={Z2: 1})
+    lag = lagrangian([H, eta])
+    (quartic,) = [
+        k
+        for k, t in enumerate(lag.terms)
+        if not t.hermitian and sorted(f.conjugate for f in t.field_factors) == [0, 0, 1, 1]
+    ]
+    lam = lag.to_json()["terms"][quartic]["coupling"]["name"]
+    re, im = sp.symbols(f"{lam}_re {lam}_im", real=True)
+    V = potential(lag)
+    with pytest.raises(LagnbError, match="split=True"):
+        spectrum.mass_matrices(V, spectrum.expand_vacuum(lag, {"H": v}))
+    vac = spectrum.expand_vacuum(lag, {"H": v}, split=True)
+    with pytest.raises(LagnbError, match="outside the mass-matrix blocks"):
+        spectrum.mass_matrices(V, vac)
+    M = spectrum.mass_matrices(V.subs(im, 0), vac)
+    assert set(M) == {"even", "odd", "Q=1"}
+    assert [x.name for x in (*vac.even, *vac.odd)] == ["H_2_r", "eta_2_r", "H_2_i", "eta_2_i"]
+    assert M["even"][0, 1] == 0 and M["odd"][0, 1] == 0  # Z2: no h–η mixing
+    assert sp.expand(M["even"][1, 1] - M["odd"][1, 1] + 2 * re * v**2) == 0

@@ -10,6 +10,7 @@ Works on :func:`lagnb.physics.symbolic.potential` and :func:`~lagnb.physics.symb
   :mod:`lagnb.physics.symbolic`) is a real field: with a vev S = v + r, without one it is its
   own CP-even fluctuation r = S, so it mixes with the other CP-even states (a real triplet's
   charged component φ₁ is an ordinary complex field of charge 1);
+* with ``split=True`` a complex neutral component without a vev is (r + i a)/√2 as well;
 * the tadpole equations are ∂V/∂r = 0 at zero fluctuations;
 * mass matrices at the vacuum: CP-even M²_ij = ∂²V/∂r_i∂r_j, CP-odd ∂²V/∂a_i∂a_j, and for
   each electric charge Q > 0 the complex block M²_ij = ∂²V/∂φ_i*∂φ_j over the components of
@@ -64,8 +65,12 @@ class Vacuum:
         return {f: 0 for f in fields} | {sp.conjugate(f): 0 for f in fields if not f.is_real}
 
 
-def expand_vacuum(lag: Lagrangian, vevs: Mapping[str, sp.Symbol]) -> Vacuum:
+def expand_vacuum(lag: Lagrangian, vevs: Mapping[str, sp.Symbol], split: bool = False) -> Vacuum:
     """The vacuum with a vev ``vevs[name]`` on the neutral component of each named field.
+
+    With ``split`` a complex neutral component φ⁰ without a vev is written φ⁰ = (r + i a)/√2
+    too (r CP-even, a CP-odd: the inert doublet's H⁰ and A⁰, split by a φ⁰φ⁰ term such as
+    (H†η)² + h.c.) instead of entering the complex ``"neutral"`` block.
 
     Raises :class:`LagnbError` for an unknown name or a field without exactly one neutral
     colour-singlet component, and for a scalar with several generations (fermion generations
@@ -102,6 +107,12 @@ def expand_vacuum(lag: Lagrangian, vevs: Mapping[str, sp.Symbol]) -> Vacuum:
             even.append(r)
         elif c.field.real:
             even += zero
+        elif split:
+            for s in zero:
+                r, a = sp.symbols(f"{s.name}_r {s.name}_i", real=True)
+                shift[s] = (r + sp.I * a) / sp.sqrt(2)
+                even.append(r)
+                odd.append(a)
         else:
             neutral += zero
     return Vacuum(
@@ -115,8 +126,9 @@ def expand_vacuum(lag: Lagrangian, vevs: Mapping[str, sp.Symbol]) -> Vacuum:
 
 
 def tadpoles(V: sp.Expr, vacuum: Vacuum) -> list[sp.Expr]:
-    """∂V/∂r at the vacuum, one per CP-even fluctuation (each must vanish): one per vev, then
-    ∂V/∂S for a real neutral component S without a vev, in field order."""
+    """∂V/∂r at the vacuum, one per CP-even fluctuation (each must vanish): one per vev, and
+    one per real neutral component S (∂V/∂S) or split complex one without a vev, in field
+    order."""
     shifted = vacuum.apply(V)
     return [sp.expand(sp.diff(shifted, r).xreplace(vacuum.zero)) for r in vacuum.even]
 
@@ -171,7 +183,8 @@ def mass_matrices(V: sp.Expr, vacuum: Vacuum) -> dict[str, sp.Matrix]:
                 raise LagnbError(
                     f"mass_matrices: V has a quadratic term in {names.get(a, a)} and "
                     f"{names.get(b, b)} outside the mass-matrix blocks (CP-even/odd mixing, a "
-                    "phi-phi mass or mixing across blocks): rotate by hand"
+                    "phi-phi mass or mixing across blocks): rotate by hand, or "
+                    "expand_vacuum(..., split=True) for a phi-phi mass of a neutral field"
                 )
     return dict(sorted(out.items(), key=lambda kv: _block_order(kv[0])))
 
