@@ -210,7 +210,8 @@ charges = { Z2 = 1 }
 
 def test_export_a_model_file(tmp_path, capsys):
     """``--model FILE`` as in ``lagnb lagrangian``: a Z2-odd complex singlet exports (the Z2
-    only removes H†H S + h.c.); made real, it is refused in one line naming S."""
+    only removes H†H S + h.c.); made real, it is a feynlag real scalar with ½ (D S)²; a
+    gauged U(1)′ charge is refused in one line naming the field."""
     model = tmp_path / "dm.toml"
     model.write_text(SINGLET_DM_TOML)
     out = tmp_path / "dm.py"
@@ -220,9 +221,19 @@ def test_export_a_model_file(tmp_path, capsys):
     model.write_text(
         SINGLET_DM_TOML.replace('type = "scalar"\ncharges', 'type = "scalar"\nreal = true\ncharges')
     )
+    assert main(["export", "--to", "feynlag", "--out", str(out), "--model", str(model)]) == 0
+    text = out.read_text()
+    assert 'f_S = fl.Scalar("S", reps={}, real=True' in text
+    assert "Rational(1, 2) * (fl.dag(fl.Dmu(f_S)) * fl.Dmu(f_S))[0]" in text
+    model.write_text(
+        SINGLET_DM_TOML.replace('Z2 = "Z2"', 'Z2 = "Z2"\nBL = "gauged"').replace(
+            "{ Z2 = 1 }", "{ Z2 = 1, BL = 1 }"
+        )
+    )
+    capsys.readouterr()
     assert main(["export", "--to", "feynlag", "--out", str(out), "--model", str(model)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "field 2 (S): a real scalar is not supported" in err
+    assert err.count("\n") == 1 and "field 2 (S): charged under the gauged U(1)′ BL" in err
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from lagnb import Field, lagrangian
+from lagnb import Field, Symmetry, lagrangian
 from lagnb.apps.export import write_feynlag
 from lagnb.physics import catalogue
 from lagnb.physics.feynlag_source import feynlag_source
@@ -25,7 +25,22 @@ FERMION_TRIPLETS = (
 )
 """Weyl triplets (type-III seesaw Σ and a hypercharged one): the Cartesian legs of feynlag's
 adjoint inside Dirac and Majorana bilinears."""
+Z2 = Symmetry.z("Z2", 2)
+REAL_SCALARS = {
+    # singlet dark matter: a Z2-odd real S (½ m² S², ½ (D S)², S⁴, H†H S²)
+    "singlet_dm": (
+        Field.scalar(1, 2, 1, "H"),
+        Field.scalar(1, 1, 0, "S", real=True, charges={Z2: 1}),
+    ),
+    # without the parity: odd powers S³, H†H S
+    "real_singlet": (Field.scalar(1, 2, 1, "H"), Field.scalar(1, 1, 0, "S", real=True)),
+    # a real triplet: lagnb's φ₁, φ₂ = (−X₁ + iX₂)/√2, X₃ in feynlag's real adjoint components
+    "real_triplet": (Field.scalar(1, 2, 1, "H"), Field.scalar(1, 3, 0, "T", real=True)),
+}
+"""Real scalars (issue 12): feynlag checks each term's gauge invariance in lagnb's documented
+real basis and the ½ of the kinetic term's prefactor."""
 MODELS = {
+    **REAL_SCALARS,
     "sm_leptons_higgs": catalogue.get("sm_leptons_higgs").fields,
     "2hdm": catalogue.get("2hdm").fields,
     "sm_triplet": catalogue.get("sm_triplet").fields,

@@ -109,7 +109,7 @@ def test_the_ufo_route_refuses_what_it_does_not_automate(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [
-        (Field.scalar(1, 1, 0, "S", real=True, charges={Z2: 1}), r"\(S\): a real scalar"),
+        (Field.scalar(1, 1, 0, "S", real=True, charges={Z2: 1}), "'S' is a real scalar"),
         (Field.scalar(1, 1, 0, "phi", charges={BL: 2}), r"\(phi\): charged under the gauged"),
         (Field.right(1, 1, 0, "N", generations=3), r"\(N\): 3 generations"),
     ],

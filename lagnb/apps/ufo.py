@@ -121,6 +121,12 @@ def write_ufo(
     from feynlag.export.ufo.writer import write_ufo as fl_write_ufo
 
     comps = component_fields(lag)
+    real = [n for n, c in zip(lag.names, comps) if c.field.real]
+    if real:
+        raise UFOError(
+            f"field {real[0]!r} is a real scalar: the UFO route writes complex scalars only "
+            "(lagnb export --to feynlag writes it)"
+        )
     k = _vev_field(lag, comps, vevs)
     coloured = [n for n, c in zip(lag.names, comps) if c.field.is_fermion and c.field.su3 != 1]
     if coloured:

@@ -25,7 +25,11 @@ Conventions of the translation:
 * an SU(2) triplet is declared in feynlag's adjoint (Cartesian) basis X_1, X_2, X_3, and
   lagnb's weight components are written in it: φ₁ = (−X₁ + iX₂)/√2, φ₂ = X₃,
   φ₃ = (X₁ + iX₂)/√2 (from T = Σ_k X_k σ^k iσ²/√2); doublets and quadruplets are declared in
-  lagnb's weight basis, which is feynlag's Gelfand–Tsetlin basis.
+  lagnb's weight basis, which is feynlag's Gelfand–Tsetlin basis;
+* a real scalar is ``fl.Scalar(..., real=True)`` with real components (a real triplet's X_k
+  real, so φ₃ = −φ₁* as in :mod:`lagnb.physics.symbolic`), its kinetic term
+  ½ (D_μ S)†(D^μ S) with the term's prefactor;
+* a field charged under a gauged U(1)′ is refused (:func:`check_exportable`).
 
 Pure: :func:`feynlag_source` returns text, and this module never imports feynlag; writing the
 file and running it are the edge, :mod:`lagnb.apps.export` (``write_feynlag``,
@@ -91,6 +95,8 @@ def declared_names(comp: ComponentField) -> list[str]:
     Cartesian adjoint basis, colour index first as in lagnb)."""
     if comp.field.su2 != 3:
         return [s.name for s in comp.components]
+    if comp.field.real:  # φ₃ = −φ₁* is no symbol of its own, but X₃ is a component
+        return [f"{comp.base}_x{w}" for w in (1, 2, 3)]
     return [s.name[:-1] + f"x{w}" for (_, w), s in comp.symbols.items()]
 
 
@@ -184,17 +190,11 @@ def _parameters(cs: Sequence[Coupling | None]) -> list[tuple[str, str]]:
 
 def check_exportable(lag: Lagrangian) -> None:
     """Raise a one-line :class:`LagnbError` naming the first field the feynlag file cannot
-    declare: a real scalar (its kinetic term ½ (D_μ S)(D^μ S) is not feynlag's complex
-    ``Dmu``) or a field charged under a gauged U(1)′ (its covariant derivative and the gauge
+    declare: a field charged under a gauged U(1)′ (its covariant derivative and the gauge
     boson's kinetic mixing with B are not written; a gauged U(1)′ enters a Lagrangian only
-    through charged fields).  Global U(1) and Z_N charges only restrict
-    which terms exist and export as they are."""
+    through charged fields).  Global U(1) and Z_N charges only restrict which terms exist and
+    export as they are; a real scalar is a feynlag ``Scalar(..., real=True)``."""
     for k, f in enumerate(lag.fields, start=1):
-        if f.real:
-            raise LagnbError(
-                f"{field_label(k, f)}: a real scalar is not supported by the feynlag export "
-                "(its kinetic term is written for complex fields only)"
-            )
         gauged = [s.name for s, _ in f.charges if s.is_gauged]
         if gauged:
             raise LagnbError(
@@ -286,7 +286,7 @@ def _fields_section(lag: Lagrangian, comps: Sequence[ComponentField]) -> list[st
         names = declared_names(comp)
         cls = "fl.Scalar" if f.is_scalar else "fl.WeylFermion"
         chirality = "" if f.is_scalar else f', chirality="{"L" if f.helicity < 0 else "R"}"'
-        extra = "" if f.is_scalar else ", nflavors=1"
+        extra = ", real=True" if f.real else "" if f.is_scalar else ", nflavors=1"
         out.append(f"# {display}: lagnb {f.describe()}")
         out.append(f'f_{comp.base} = {cls}("{comp.base}", reps={_reps(comp)}{chirality}{extra},')
         out.append(f"    component_names={names!r})")
@@ -327,6 +327,9 @@ def _terms_section(
             comp = comps[t.field_factors[0].field]
             if comp.field.is_scalar:
                 expr = f"(fl.dag(fl.Dmu(f_{comp.base})) * fl.Dmu(f_{comp.base}))[0]"
+                if t.prefactor != 1:  # ½ (D_μ S)(D^μ S) of a real scalar
+                    p = t.prefactor
+                    expr = f"Rational({p.numerator}, {p.denominator}) * {expr}"
                 out.append(f'    ({number}, "kinetic", {expr}),')
             elif charged_groups(comp.field):
                 out.append(f'    ({number}, "gauge", fl.fermion_gauge_current(f_{comp.base}, i)),')
