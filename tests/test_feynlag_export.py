@@ -179,3 +179,15 @@ def test_lepton_higgs_through_feynlag_vacuum_masses_and_hee():
     key = (ns["ebar"][i], fl.diracPL, ns["L_2"][i])
     assert sp.simplify(table[key][1][(h,)] - y / sp.sqrt(2)) == 0
     assert sp.simplify(table[key][0][()] - y * v.s / sp.sqrt(2)) == 0
+
+
+def test_a_real_triplet_takes_its_vev_on_x3(tmp_path):
+    """The real triplet's neutral component is the real X₃ (φ₂ = X₃): the vacuum stub expands
+    it directly, and feynlag shifts it as X₃ → v + X₃ (no 1/√2 for a real field)."""
+    lag, ns = load(REAL_SCALARS["real_triplet"], tmp_path)
+    text = feynlag_source(lag)
+    assert "# f_T.expand_vev({T_x3: v_T_x3})" in text
+    f_T, x3 = ns["f_T"], ns["T_x3"]
+    v = sp.Symbol("v", positive=True)
+    f_T.expand_vev({x3: v})
+    assert f_T.shift_map == {x3: v + x3}

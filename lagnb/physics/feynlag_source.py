@@ -358,7 +358,11 @@ def _vacuum_section(comps: Sequence[ComponentField]) -> list[str]:
         for (colour, w), s in comp.symbols.items():
             if colour or comp.charge(w) != 0:
                 continue
-            if comp.field.su2 == 3:
+            if comp.field.su2 == 3 and comp.field.real:  # the neutral X₃ is a component
+                x3 = declared_names(comp)[2]
+                out.append(f'# v_{x3} = fl.ExternalParameter("v_{x3}", 1.0, unit_dim=1)')
+                out.append(f"# f_{comp.base}.expand_vev({{{x3}: v_{x3}}})")
+            elif comp.field.su2 == 3:
                 combo = StrPrinter().doprint(_triplet_map(comp)[s])
                 out.append(f"# {s.name} = {combo} is neutral: rotate to it before expanding a vev")
             else:
