@@ -122,10 +122,16 @@ def _add_lagrangian(sub: argparse._SubParsersAction) -> None:
         "--tokens", action="store_const", dest="format", const="tokens", help="BART-L tokens"
     )
     p.add_argument("--no-hc", action="store_true", help="tokens: do not write out h.c. terms")
+    _add_field_source(p, "e.g. Q,u,d,L,e,H; default phi_k for scalars, psi_k for fermions")
+    p.set_defaults(run=_run_lagrangian, format="text")
+
+
+def _add_field_source(p: argparse.ArgumentParser, names_help: str) -> None:
+    """The field list of a command: FIELDS or ``--model FILE``, and ``--names``."""
     p.add_argument(
         "--names",
-        help="field names, one per field in input order, comma-separated (LaTeX allowed), "
-        "e.g. Q,u,d,L,e,H; default phi_k for scalars, psi_k for fermions",
+        help="field names, one per field in input order, comma-separated (LaTeX allowed); "
+        + names_help,
     )
     p.add_argument(
         "--model",
@@ -138,18 +144,18 @@ def _add_lagrangian(sub: argparse._SubParsersAction) -> None:
         nargs="?",
         help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"',
     )
-    p.set_defaults(run=_run_lagrangian, format="text")
 
 
-def _run_lagrangian(args: argparse.Namespace) -> int:
+def _lagrangian_of(args: argparse.Namespace, command: str):
+    """The Lagrangian of FIELDS or ``--model FILE`` (exactly one), renamed by ``--names``."""
     from lagnb.physics.engine import lagrangian
 
     if args.model is None and args.fields is None:
         raise UsageError(
-            "lagnb lagrangian", "the following arguments are required: fields (or --model FILE)"
+            f"lagnb {command}", "the following arguments are required: fields (or --model FILE)"
         )
     if args.model is not None and args.fields is not None:
-        raise UsageError("lagnb lagrangian", "give FIELDS or --model FILE, not both")
+        raise UsageError(f"lagnb {command}", "give FIELDS or --model FILE, not both")
     if args.model is not None:
         from lagnb.physics.model import read_model
 
@@ -161,6 +167,11 @@ def _run_lagrangian(args: argparse.Namespace) -> int:
             lag = lag.with_names(args.names.split(","))
         except LagnbError as exc:
             raise type(exc)(f"--names {args.names!r}: {str(exc).removeprefix('names: ')}") from None
+    return lag
+
+
+def _run_lagrangian(args: argparse.Namespace) -> int:
+    lag = _lagrangian_of(args, "lagrangian")
     if args.format == "json":
         print(lag.json())
     elif args.format == "latex":
@@ -176,7 +187,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
         help="write the Lagrangian of a field list for feynlag, or as a UFO folder",
-        description="--to feynlag: write the Lagrangian of the field list FIELDS as a standalone "
+        description="--to feynlag: write the Lagrangian of the field list FIELDS (or of a TOML "
+        "model file, --model FILE) as a standalone "
         "feynlag model file (groups, fields with feynlag's hypercharge Q = T3 + Y, every term in "
         "components, kinetic terms as covariant derivatives, complex couplings as real pairs, "
         "a vacuum stub). --to ufo: break the electroweak symmetry with --vev NAME=VALUE (one "
@@ -186,11 +198,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--to", choices=["feynlag", "ufo"], required=True, help="the target")
     p.add_argument("--out", required=True, help="the model file (feynlag) or folder (ufo)")
-    p.add_argument(
-        "--names",
-        help="field names, one per field in input order, comma-separated (LaTeX allowed); "
-        "they name the components (H -> H_1, H_2)",
-    )
+    _add_field_source(p, "they name the components (H -> H_1, H_2)")
     p.add_argument(
         "--vev", metavar="NAME=VALUE", help="ufo: the doublet that gets a vev, e.g. H=246"
     )
@@ -202,7 +210,6 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         help="ufo: a parameter value, e.g. lambda_1=-0.13 (repeatable)",
     )
     p.add_argument("--model-name", default="lagnb_model", help="the model's name")
-    p.add_argument("fields", help='BART-L input, e.g. "[SOS] FIELD SPIN 0 SU2 2 U1 1 [EOS]"')
     p.set_defaults(run=_run_export)
 
 
@@ -219,23 +226,16 @@ def _assignment(option: str, text: str) -> tuple[str, float]:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from lagnb.physics.engine import lagrangian
-
-    lag = lagrangian(args.fields)
-    if args.names is not None:
-        try:
-            lag = lag.with_names(args.names.split(","))
-        except LagnbError as exc:
-            raise type(exc)(f"--names {args.names!r}: {str(exc).removeprefix('names: ')}") from None
+    lag = _lagrangian_of(args, "export")
     if args.to == "feynlag":
-        from lagnb.physics.feynlag_export import write_feynlag
+        from lagnb.apps.export import write_feynlag
 
         path = write_feynlag(lag, args.out, args.model_name)
         print(f"wrote {path} ({len(lag.terms)} terms)")
         return 0
     import warnings
 
-    from lagnb.physics.ufo import write_ufo
+    from lagnb.apps.ufo import write_ufo
 
     if args.vev is None:
         raise LagnbError("--to ufo needs --vev NAME=VALUE (the doublet that breaks SU(2)×U(1))")

@@ -1,4 +1,4 @@
-"""The feynlag export (lagnb.physics.feynlag_export) checked by feynlag itself: every exported
+"""The feynlag export (lagnb.physics.feynlag_source, written by lagnb.apps.export) checked by feynlag itself: every exported
 term is gauge invariant under feynlag's own generators, the potential is hermitian, and the
 exported operators are linearly independent (rank = number of lagnb terms)."""
 
@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from lagnb import Field, lagrangian
+from lagnb import Field, Symmetry, lagrangian
+from lagnb.apps.export import write_feynlag
 from lagnb.physics import catalogue
-from lagnb.physics.feynlag_export import feynlag_source, write_feynlag
+from lagnb.physics.feynlag_source import feynlag_source
 from lagnb.physics.symbolic import RepresentationError, couplings
 
 fl = pytest.importorskip("feynlag", reason="feynlag is not installed (pip install lagnb[feynlag])")
@@ -24,7 +25,22 @@ FERMION_TRIPLETS = (
 )
 """Weyl triplets (type-III seesaw Σ and a hypercharged one): the Cartesian legs of feynlag's
 adjoint inside Dirac and Majorana bilinears."""
+Z2 = Symmetry.z("Z2", 2)
+REAL_SCALARS = {
+    # singlet dark matter: a Z2-odd real S (½ m² S², ½ (D S)², S⁴, H†H S²)
+    "singlet_dm": (
+        Field.scalar(1, 2, 1, "H"),
+        Field.scalar(1, 1, 0, "S", real=True, charges={Z2: 1}),
+    ),
+    # without the parity: odd powers S³, H†H S
+    "real_singlet": (Field.scalar(1, 2, 1, "H"), Field.scalar(1, 1, 0, "S", real=True)),
+    # a real triplet: lagnb's φ₁, φ₂ = (−X₁ + iX₂)/√2, X₃ in feynlag's real adjoint components
+    "real_triplet": (Field.scalar(1, 2, 1, "H"), Field.scalar(1, 3, 0, "T", real=True)),
+}
+"""Real scalars (issue 12): feynlag checks each term's gauge invariance in lagnb's documented
+real basis and the ½ of the kinetic term's prefactor."""
 MODELS = {
+    **REAL_SCALARS,
     "sm_leptons_higgs": catalogue.get("sm_leptons_higgs").fields,
     "2hdm": catalogue.get("2hdm").fields,
     "sm_triplet": catalogue.get("sm_triplet").fields,
@@ -147,7 +163,7 @@ def test_lepton_higgs_through_feynlag_vacuum_masses_and_hee():
     """Hand-derived for ℒ ⊃ y (H†L) e† + h.c. + m² H†H + λ (H†H)² with H = (0, (v + h + iG)/√2):
     the tadpole gives m² = −λ v², m_h² = −2 λ v², and the h ē P_L e vertex is y/√2 (m_e = y v/√2);
     feynlag computes each from the exported model."""
-    from lagnb.physics.feynlag_export import feynlag_namespace
+    from lagnb.apps.export import feynlag_namespace
 
     ns = feynlag_namespace(lagrangian(catalogue.get("sm_leptons_higgs").fields))
     model, H = ns["model"], ns["f_H"]
@@ -163,3 +179,15 @@ def test_lepton_higgs_through_feynlag_vacuum_masses_and_hee():
     key = (ns["ebar"][i], fl.diracPL, ns["L_2"][i])
     assert sp.simplify(table[key][1][(h,)] - y / sp.sqrt(2)) == 0
     assert sp.simplify(table[key][0][()] - y * v.s / sp.sqrt(2)) == 0
+
+
+def test_a_real_triplet_takes_its_vev_on_x3(tmp_path):
+    """The real triplet's neutral component is the real X₃ (φ₂ = X₃): the vacuum stub expands
+    it directly, and feynlag shifts it as X₃ → v + X₃ (no 1/√2 for a real field)."""
+    lag, ns = load(REAL_SCALARS["real_triplet"], tmp_path)
+    text = feynlag_source(lag)
+    assert "# f_T.expand_vev({T_x3: v_T_x3})" in text
+    f_T, x3 = ns["f_T"], ns["T_x3"]
+    v = sp.Symbol("v", positive=True)
+    f_T.expand_vev({x3: v})
+    assert f_T.shift_map == {x3: v + x3}

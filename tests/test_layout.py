@@ -13,10 +13,18 @@ STAGES = ("physics", "data", "ml", "apps")
 TOP = ("lagnb.cli", "lagnb.pipeline")
 """The command line and the notebook runner sit on top of every stage."""
 HEAVY = {
-    "physics": ("torch", "transformers", "accelerate", "datasets", "pandas", "matplotlib"),
+    "physics": (
+        *("torch", "transformers", "accelerate", "datasets", "pandas", "matplotlib"),
+        "feynlag",
+    ),
     "data": ("torch", "transformers", "accelerate"),
 }
-"""Third-party imports a stage must not make (the engine stays pure and fast to import)."""
+"""Third-party imports a stage must not make (the engine stays pure and fast to import; the
+external feynlag tool is driven from apps only)."""
+SIDE_EFFECTS = ("tempfile", "shutil")
+"""Modules of file writing that the SymPy side of physics (components, spectrum, the feynlag
+source text) must not import: writing files is the edge's job (lagnb.apps.export, ufo)."""
+PURE_SYMBOLIC = ("symbolic.py", "spectrum.py", "feynlag_source.py")
 
 
 def imported_modules(path: Path, root: Path = PACKAGE.parent) -> set[str]:
@@ -74,3 +82,12 @@ def test_the_check_catches_an_upward_import(tmp_path):
         "lagnb/physics/_layout_probe.py imports lagnb.ml.model",
         "lagnb/physics/_layout_probe.py imports torch",
     ]
+
+
+def test_the_symbolic_physics_writes_no_files():
+    for name in PURE_SYMBOLIC:
+        path = PACKAGE / "physics" / name
+        found = {m for m in imported_modules(path) if m.split(".")[0] in (*SIDE_EFFECTS, "os")}
+        assert found == set(), f"{name} imports {sorted(found)}"
+        text = path.read_text()
+        assert "open(" not in text and ".write_text(" not in text, name

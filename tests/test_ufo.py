@@ -1,4 +1,4 @@
-"""From a field list to a UFO folder (lagnb.physics.ufo), checked by feynlag's numeric check and
+"""From a field list to a UFO folder (lagnb.apps.ufo), checked by feynlag's numeric check and
 against hand-derived tree-level relations: with H = (0, (v + h)/√2) and lagnb's signs
 (ℒ ⊃ y (H†L) e† + h.c. + m² H†H + λ (H†H)² + λ' (H†H)(S†S) + m_S² S†S):
 
@@ -14,13 +14,15 @@ import warnings
 import pytest
 import sympy as sp
 
-from lagnb import Field, lagrangian
+from lagnb import Field, LagnbError, Symmetry, lagrangian
+from lagnb.apps.ufo import UFOError, write_ufo
 from lagnb.physics import catalogue
-from lagnb.physics.ufo import UFOError, write_ufo
 
 fl = pytest.importorskip("feynlag", reason="feynlag is not installed (pip install lagnb[feynlag])")
 
 LEPTONS_HIGGS = catalogue.get("sm_leptons_higgs").fields
+Z2 = Symmetry.z("Z2", 2)
+BL = Symmetry.gauged_u1("BL")
 S1 = Field.scalar(-3, 1, "2/3", "S_1")
 v, lam, lam2, m2s, y, gw, g1 = sp.symbols("v lambda_1 lambda_2 m2_2 y_1_re gw g1", real=True)
 
@@ -102,6 +104,21 @@ def test_the_ufo_route_refuses_what_it_does_not_automate(tmp_path):
     with pytest.raises(UFOError, match="no parameter 'lam'"):
         write_ufo(lag, tmp_path / "x", vevs={"H": 246.0}, values={"lam": 0.1})
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (Field.scalar(1, 1, 0, "S", real=True, charges={Z2: 1}), "'S' is a real scalar"),
+        (Field.scalar(1, 1, 0, "phi", charges={BL: 2}), r"\(phi\): charged under the gauged"),
+        (Field.right(1, 1, 0, "N", generations=3), r"\(N\): 3 generations"),
+    ],
+)
+def test_the_ufo_route_refuses_model_building_options_it_does_not_write(tmp_path, extra, needle):
+    """Real scalars, gauged U(1)′ charges and several generations: one line naming the field."""
+    with pytest.raises(LagnbError, match=needle) as err:
+        write_ufo(lagrangian([*LEPTONS_HIGGS, extra]), tmp_path / "x", vevs={"H": 246.0})
+    assert "\n" not in str(err.value) and not (tmp_path / "x").exists()
 
 
 def test_a_charged_singlet_scalar_gets_its_mass_and_higgs_coupling(tmp_path):

@@ -33,7 +33,7 @@ Every key is checked: an unknown key, an undeclared symmetry, a Z_N charge that 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -216,8 +216,3 @@ def read_model(path: str | Path) -> Model:
     except UnicodeDecodeError:
         raise LagnbError(f"{p}: the model file is not UTF-8 text") from None
     return parse_model(text, str(p))
-
-
-def declared_symmetries(fields: Iterable[Field]) -> tuple[Symmetry, ...]:
-    """The extra symmetries the fields are charged under, sorted by name."""
-    return tuple(sorted({s for f in fields for s, _ in f.charges}))

@@ -20,7 +20,9 @@ A field's conjugate carries the opposite charges (−q mod N for Z_N).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from lagnb.errors import FieldError
 
@@ -99,3 +101,17 @@ class Symmetry:
         if self.kind == "Z":
             return f"Z_{self.order} {self.name}"
         return f"U(1) {self.name} ({self.kind})"
+
+
+def declared_symmetries(fields: Iterable[Any]) -> tuple[Symmetry, ...]:
+    """The extra symmetries that fields (anything with ``charges``: (Symmetry, q) pairs) are
+    charged under, sorted."""
+    return tuple(sorted({s for f in fields for s, _ in f.charges}))
+
+
+def symmetry_json(sym: Symmetry) -> dict[str, Any]:
+    """A symmetry as data: ``name``, ``kind`` (gauged, global, Z) and, for a Z_N, ``order``."""
+    out: dict[str, Any] = {"name": sym.name, "kind": sym.kind}
+    if sym.is_discrete:
+        out["order"] = sym.order
+    return out

@@ -28,6 +28,7 @@ from typing import Any
 from lagnb.physics.contractions import Atom
 from lagnb.physics.fields import Field, check_names, default_names, fields_tokens
 from lagnb.physics.flavour import Flavour
+from lagnb.physics.symmetries import declared_symmetries, symmetry_json
 
 KINDS = ("yukawa", "trilinear", "quartic", "kinetic", "gauge_kinetic", "mass", "kinetic_mixing")
 """Term kinds in BART-L order: interactions, kinetic, gauge kinetic, masses; then kinetic
@@ -240,18 +241,22 @@ def _atom_json(a: Atom) -> dict[str, Any]:
 
 def coupling_json(term: Term, number: tuple[str, int] | None) -> dict[str, Any] | None:
     """The coupling of a term as data: its name, LaTeX, whether it is complex (the term stands
-    for c O + c* O†) and how it enters ℒ (``sign`` × c × O, normalisation 1)."""
+    for c O + c* O†) and how it enters ℒ (``sign`` × prefactor × c × O, normalisation 1).  The
+    kinetic mixing −(ε/2) B_μν X^μν of a gauged U(1)′ has the dimensionless ``epsilon_k``."""
     if number is None:
         return None
     key, k = number
-    base = {"yukawa": "y", "trilinear": "mu", "quartic": "lambda", "m2": "m2", "M": "M"}[key]
+    base = {
+        **{"yukawa": "y", "trilinear": "mu", "quartic": "lambda", "m2": "m2", "M": "M"},
+        "kinetic_mixing": "epsilon",
+    }[key]
     return {
         "name": f"{base}_{k}",
         "latex": f"{_COUPLING_LATEX[key]}_{{{k}}}",
         "complex": not term.hermitian,
         "sign": term.sign,
         "normalisation": 1,
-        "mass_dimension": {"yukawa": 0, "quartic": 0, "trilinear": 1, "m2": 2, "M": 1}[key],
+        "mass_dimension": {"yukawa": 0, "quartic": 0, "trilinear": 1, "m2": 2, "M": 1}.get(key, 0),
     }
 
 
@@ -895,20 +900,30 @@ class Lagrangian:
                 {**t.to_json(self.fields, names), "coupling": c}
                 for t, c in zip(self.terms, term_couplings(self.terms))
             ],
-        }
+        } | self._symmetries_json()
+
+    def _symmetries_json(self) -> dict[str, Any]:
+        """``{"symmetries": [...]}``: the extra symmetries the fields are charged under (none:
+        no key, so a BART-L field list writes what it always wrote)."""
+        syms = declared_symmetries(self.fields)
+        return {"symmetries": [symmetry_json(s) for s in syms]} if syms else {}
 
     def json(self) -> str:
         return json.dumps(self.to_json(), indent=2)
 
     def to_sympy(self) -> Any:
         """ℒ without derivative terms as a real SymPy expression over component fields: −V,
-        Yukawas and fermion masses with their h.c. (basis: :mod:`lagnb.physics.symbolic`)."""
+        Yukawas and fermion masses with their h.c. (basis: :mod:`lagnb.physics.symbolic`; real
+        scalars as real components with their ½ prefactors; fermion generations with coupling
+        tensors; a scalar with several generations raises
+        :class:`~lagnb.physics.symbolic.RepresentationError`)."""
         from lagnb.physics.symbolic import to_sympy
 
         return to_sympy(self)
 
     def potential(self) -> Any:
-        """The scalar potential V (ℒ ⊃ −V) as a real SymPy expression over components."""
+        """The scalar potential V (ℒ ⊃ −V) as a real SymPy expression over components (real
+        scalars included, e.g. V ⊃ −½ m2_k S²; scalar generations refused)."""
         from lagnb.physics.symbolic import potential
 
         return potential(self)

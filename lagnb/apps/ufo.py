@@ -1,10 +1,10 @@
 """From a Lagrangian to a UFO folder, through feynlag (``pip install lagnb[feynlag]``).
 
     from lagnb import lagrangian
-    from lagnb.physics.ufo import write_ufo
+    from lagnb.apps.ufo import write_ufo
     write_ufo(lagrangian(fields), "MyModel_UFO", vevs={"H": 246.0})
 
-The steps, each done by feynlag on the model of :mod:`lagnb.physics.feynlag_export`:
+The steps, each done by feynlag on the model of :mod:`lagnb.physics.feynlag_source`:
 
 1. the vacuum: one SU(2) doublet (colour singlet, Y = ±1) gets the vev v on its neutral
    component, φ⁰ = (v + h + i G⁰)/√2, and the tadpole condition fixes its mass coupling m2_k;
@@ -38,8 +38,8 @@ from typing import Any
 
 import sympy as sp
 
+from lagnb.apps.export import feynlag_namespace, require_feynlag
 from lagnb.errors import LagnbError
-from lagnb.physics.feynlag_export import feynlag_namespace, require_feynlag
 from lagnb.physics.symbolic import ComponentField, component_fields, couplings
 from lagnb.physics.terms import Lagrangian
 
@@ -121,6 +121,12 @@ def write_ufo(
     from feynlag.export.ufo.writer import write_ufo as fl_write_ufo
 
     comps = component_fields(lag)
+    real = [n for n, c in zip(lag.names, comps) if c.field.real]
+    if real:
+        raise UFOError(
+            f"field {real[0]!r} is a real scalar: the UFO route writes complex scalars only "
+            "(lagnb export --to feynlag writes it)"
+        )
     k = _vev_field(lag, comps, vevs)
     coloured = [n for n, c in zip(lag.names, comps) if c.field.is_fermion and c.field.su3 != 1]
     if coloured:

@@ -1,4 +1,4 @@
-"""A standalone feynlag model file for a Lagrangian (``lagnb export --to feynlag``).
+"""The text of a standalone feynlag model file for a Lagrangian (``lagnb export --to feynlag``).
 
 `feynlag <https://pypi.org/project/feynlag/>`_ (pure SymPy) checks gauge invariance and
 hermiticity of component expressions, breaks symmetries, derives Feynman rules and writes UFO
@@ -25,19 +25,20 @@ Conventions of the translation:
 * an SU(2) triplet is declared in feynlag's adjoint (Cartesian) basis X_1, X_2, X_3, and
   lagnb's weight components are written in it: φ₁ = (−X₁ + iX₂)/√2, φ₂ = X₃,
   φ₃ = (X₁ + iX₂)/√2 (from T = Σ_k X_k σ^k iσ²/√2); doublets and quadruplets are declared in
-  lagnb's weight basis, which is feynlag's Gelfand–Tsetlin basis.
+  lagnb's weight basis, which is feynlag's Gelfand–Tsetlin basis;
+* a real scalar is ``fl.Scalar(..., real=True)`` with real components (a real triplet's X_k
+  real, so φ₃ = −φ₁* as in :mod:`lagnb.physics.symbolic`), its kinetic term
+  ½ (D_μ S)†(D^μ S) with the term's prefactor;
+* a field charged under a gauged U(1)′ is refused (:func:`check_exportable`).
 
-Pure: :func:`feynlag_source` returns text; :func:`write_feynlag` is the edge that writes the file
-(atomically).  feynlag is needed only to run the file, not to write it.
+Pure: :func:`feynlag_source` returns text, and this module never imports feynlag; writing the
+file and running it are the edge, :mod:`lagnb.apps.export` (``write_feynlag``,
+``feynlag_namespace``).  feynlag is needed only to run the file, not to write it.
 """
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -49,6 +50,7 @@ from lagnb.physics.symbolic import (
     WeylPair,
     component_fields,
     couplings,
+    field_label,
     term_expression,
 )
 from lagnb.physics.terms import Lagrangian, charged_groups
@@ -93,6 +95,8 @@ def declared_names(comp: ComponentField) -> list[str]:
     Cartesian adjoint basis, colour index first as in lagnb)."""
     if comp.field.su2 != 3:
         return [s.name for s in comp.components]
+    if comp.field.real:  # φ₃ = −φ₁* is no symbol of its own, but X₃ is a component
+        return [f"{comp.base}_x{w}" for w in (1, 2, 3)]
     return [s.name[:-1] + f"x{w}" for (_, w), s in comp.symbols.items()]
 
 
@@ -184,13 +188,30 @@ def _parameters(cs: Sequence[Coupling | None]) -> list[tuple[str, str]]:
     return out
 
 
+def check_exportable(lag: Lagrangian) -> None:
+    """Raise a one-line :class:`LagnbError` naming the first field the feynlag file cannot
+    declare: a field charged under a gauged U(1)′ (its covariant derivative and the gauge
+    boson's kinetic mixing with B are not written; a gauged U(1)′ enters a Lagrangian only
+    through charged fields).  Global U(1) and Z_N charges only restrict which terms exist and
+    export as they are; a real scalar is a feynlag ``Scalar(..., real=True)``."""
+    for k, f in enumerate(lag.fields, start=1):
+        gauged = [s.name for s, _ in f.charges if s.is_gauged]
+        if gauged:
+            raise LagnbError(
+                f"{field_label(k, f)}: charged under the gauged U(1)′ {gauged[0]}, which the "
+                "feynlag export does not support (no covariant derivative for it)"
+            )
+
+
 def feynlag_source(lag: Lagrangian, model_name: str = "lagnb_model") -> str:
     """The text of a standalone feynlag model file for ``lag`` (see the module docstring).
 
     Raises :class:`~lagnb.physics.symbolic.RepresentationError` for a field whose components
-    are not written (SU(3) 6, 6̄, 8).
+    are not written (SU(3) 6, 6̄, 8; several generations), and :class:`LagnbError` for a field
+    the file cannot declare (see :func:`check_exportable`).
     """
     comps = component_fields(lag)
+    check_exportable(lag)
     cs = couplings(lag)
     params = _parameters(cs)
     used = {g for c in comps for g in charged_groups(c.field)}
@@ -265,7 +286,7 @@ def _fields_section(lag: Lagrangian, comps: Sequence[ComponentField]) -> list[st
         names = declared_names(comp)
         cls = "fl.Scalar" if f.is_scalar else "fl.WeylFermion"
         chirality = "" if f.is_scalar else f', chirality="{"L" if f.helicity < 0 else "R"}"'
-        extra = "" if f.is_scalar else ", nflavors=1"
+        extra = ", real=True" if f.real else "" if f.is_scalar else ", nflavors=1"
         out.append(f"# {display}: lagnb {f.describe()}")
         out.append(f'f_{comp.base} = {cls}("{comp.base}", reps={_reps(comp)}{chirality}{extra},')
         out.append(f"    component_names={names!r})")
@@ -306,6 +327,9 @@ def _terms_section(
             comp = comps[t.field_factors[0].field]
             if comp.field.is_scalar:
                 expr = f"(fl.dag(fl.Dmu(f_{comp.base})) * fl.Dmu(f_{comp.base}))[0]"
+                if t.prefactor != 1:  # ½ (D_μ S)(D^μ S) of a real scalar
+                    p = t.prefactor
+                    expr = f"Rational({p.numerator}, {p.denominator}) * {expr}"
                 out.append(f'    ({number}, "kinetic", {expr}),')
             elif charged_groups(comp.field):
                 out.append(f'    ({number}, "gauge", fl.fermion_gauge_current(f_{comp.base}, i)),')
@@ -334,47 +358,14 @@ def _vacuum_section(comps: Sequence[ComponentField]) -> list[str]:
         for (colour, w), s in comp.symbols.items():
             if colour or comp.charge(w) != 0:
                 continue
-            if comp.field.su2 == 3:
+            if comp.field.su2 == 3 and comp.field.real:  # the neutral X₃ is a component
+                x3 = declared_names(comp)[2]
+                out.append(f'# v_{x3} = fl.ExternalParameter("v_{x3}", 1.0, unit_dim=1)')
+                out.append(f"# f_{comp.base}.expand_vev({{{x3}: v_{x3}}})")
+            elif comp.field.su2 == 3:
                 combo = StrPrinter().doprint(_triplet_map(comp)[s])
                 out.append(f"# {s.name} = {combo} is neutral: rotate to it before expanding a vev")
             else:
                 out.append(f'# v_{s.name} = fl.ExternalParameter("v_{s.name}", 246.0, unit_dim=1)')
                 out.append(f"# f_{comp.base}.expand_vev({{{s.name}: v_{s.name}}})")
     return out
-
-
-def write_feynlag(
-    lag: Lagrangian, path: str | os.PathLike, model_name: str = "lagnb_model"
-) -> Path:
-    """Write :func:`feynlag_source` to ``path`` atomically (a temporary file, then a rename)."""
-    target = Path(path)
-    text = feynlag_source(lag, model_name)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, "no such folder", str(target.parent))
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def require_feynlag() -> None:
-    """Raise a one-line :class:`LagnbError` when feynlag is not installed."""
-    try:
-        import feynlag  # noqa: F401
-    except ImportError:
-        raise LagnbError("feynlag is not installed: pip install 'lagnb[feynlag]'") from None
-
-
-def feynlag_namespace(lag: Lagrangian, model_name: str = "lagnb_model") -> dict[str, object]:
-    """Run :func:`feynlag_source` in a fresh namespace and return it (``ns["model"]`` is the
-    feynlag ``Model``, ``ns["TERMS"]`` the terms, and every field, component and parameter is
-    there by name).  Needs feynlag installed (``pip install lagnb[feynlag]``)."""
-    require_feynlag()
-    namespace: dict[str, object] = {"__name__": model_name}
-    exec(compile(feynlag_source(lag, model_name), f"<lagnb {model_name}>", "exec"), namespace)
-    return namespace
