@@ -364,9 +364,13 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         "lr": _float_at_least(0.0, strict=True),
         "min_lr_ratio": _fraction,
     }
-    from lagnb.ml.targets import INPUT_FORMATS, TARGET_FORMATS
+    from lagnb.ml.targets import INPUT_FORMATS, TARGET_FORMATS, TERM_ORDERS
 
-    choices = {"target_format": TARGET_FORMATS, "input_format": INPUT_FORMATS}
+    choices = {
+        "target_format": TARGET_FORMATS,
+        "input_format": INPUT_FORMATS,
+        "term_order": TERM_ORDERS,
+    }
     helps = {
         "target_format": "what the model learns to write: bart-l (the public spelling) or "
         "compact (field objects as references F0…F15 to the input, derivatives without their "
@@ -374,6 +378,8 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         "input_format": "how the model reads the field list: bart-l (the public spelling) or "
         "compact (five tokens a field: FIELD, Lorentz type, SU(3) and SU(2) reps, 6Y as one "
         "token; converted from BART-L at the edge)",
+        "term_order": "the order the model learns to write terms in: engine (Yukawas first) or "
+        "kinetic-first (kinetic, gauge kinetic, mass, quartic, trilinear terms, then Yukawas)",
         "init_from": "start from this trained model folder's weights (a new optimizer and "
         "learning-rate schedule) instead of random ones; --size is then the folder's",
     }

@@ -28,6 +28,7 @@ from lagnb.physics.tokens import (
     FIELD_REFS,
     VOCABULARY,
     field_ref_index,
+    parse_structure,
     parse_term,
     split_terms,
 )
@@ -505,14 +506,15 @@ def test_bart_l_model_output_is_the_raw_decoding(tmp_path):
     assert out == decode(tok, raw.tolist()[1:])
 
 
-def test_shipped_model_writes_compact_targets_and_answers_in_bart_l():
+def test_shipped_model_reads_compact_inputs_writes_compact_targets_and_answers_in_bart_l():
     from lagnb.ml.generate import generate
     from lagnb.ml.metrics import score_lagrangian
     from lagnb.ml.model import load_bundle
     from lagnb.physics.engine import lagrangian
 
     b = load_bundle()
-    assert b.target_format == "compact" and len(b.tokenizer) == 57
+    assert b.target_format == "compact" and b.input_format == "compact"
+    assert len(b.tokenizer) == 95
     assert b.tokenizer.convert_ids_to_tokens(list(range(41))) == list(VOCABULARY)
     g = generate(b, HIGGS_INPUT, details=True)  # the default: constrained and certified
     assert Grammar(HIGGS).accepts(g.raw)  # converted back: BART-L, no field references
@@ -572,18 +574,49 @@ def test_a_compact_input_model_trains_records_and_generates(data, tmp_path):
     from lagnb.ml.train import train
 
     out = tmp_path / "cin"
-    train(train_config(data, out, input_format="compact"), progress=False)
+    cfg = train_config(data, out, input_format="compact", term_order="kinetic-first")
+    train(cfg, progress=False)
     config = json.loads((out / "config.json").read_text())
     assert config["lagnb_input_format"] == "compact"
+    assert config["lagnb_term_order"] == "kinetic-first"
     bundle = load_bundle(out)
     assert bundle.input_format == "compact" and bundle.target_format == "compact"
+    assert bundle.term_order == "kinetic-first"
     outs = generate_batch(bundle, [fields_tokens((Field.scalar(1, 2, 1),))], max_new_tokens=40)
     assert isinstance(outs[0], str)
     # training it further needs the same formats, and says which option to pass
     with pytest.raises(LagnbError, match="has input format 'compact'; pass --input-format compact"):
         train(train_config(data, tmp_path / "x", init_from=str(out)), progress=False)
+    with pytest.raises(LagnbError, match="has term order 'kinetic-first'; pass --term-order kin"):
+        cfg = train_config(data, tmp_path / "y", init_from=str(out), input_format="compact")
+        train(cfg, progress=False)
     # a damaged record is named
     config["lagnb_input_format"] = "short"
     (out / "config.json").write_text(json.dumps(config))
     with pytest.raises(LagnbError, match="records the unknown input format 'short'"):
         load_bundle(out)
+
+
+def test_kinetic_first_order_moves_the_yukawas_last_and_keeps_the_terms():
+    """The SM lepton sector with the Higgs, written out by kind: the engine lists the two
+    Yukawas (charged lepton, and its conjugate form) first; kinetic-first puts the three
+    kinetic terms, the two gauge kinetic terms, the mass and the quartic before them."""
+    from lagnb.ml.targets import ordered_terms
+    from lagnb.ml.train import model_target
+
+    lag = lagrangian(CATALOGUE["sm_leptons_higgs"].fields)
+    text = lag.tokens()
+    kinds = [parse_structure(t).kind for t in split_terms(text)]
+    assert kinds[0] == "yukawa"
+    moved = ordered_terms(text, "kinetic-first")
+    assert [parse_structure(t).kind for t in split_terms(moved)] == [
+        "kinetic", "kinetic", "kinetic", "gauge_kinetic", "gauge_kinetic", "mass", "quartic",
+        "yukawa", "yukawa",
+    ]  # fmt: skip
+    assert sorted(split_terms(moved)) == sorted(split_terms(text))
+    assert score_lagrangian(moved, text).exact
+    assert ordered_terms(text, "engine") == text
+    compact = model_target(lag.input_tokens(), text, "compact", "kinetic-first")
+    assert from_model(lag.fields, compact, "compact") == moved
+    with pytest.raises(LagnbError, match="unknown term order 'random'"):
+        ordered_terms(text, "random")

@@ -331,7 +331,9 @@ def input_sensitivity(bundle: Bundle, examples: Sequence[dict[str, Any]]) -> dic
     rows = [
         {
             "input_ids": encode_input(tok, e["input"], bundle.input_format),
-            "labels": encode_target(tok, model_target(e["input"], e["target"], fmt)),
+            "labels": encode_target(
+                tok, model_target(e["input"], e["target"], fmt, bundle.term_order)
+            ),
         }
         for e in examples
     ]

@@ -49,6 +49,7 @@ from lagnb.ml.targets import (
     TARGET_FORMATS,
     check_format,
     check_input_format,
+    check_term_order,
 )
 from lagnb.ml.tokenizer import json_fault, load_tokenizer, one_line
 from lagnb.paths import resolve_path
@@ -100,6 +101,21 @@ def set_input_format(model: BartForConditionalGeneration, input_format: str) -> 
     setattr(model.config, INPUT_FORMAT_KEY, check_input_format(input_format))
 
 
+TERM_ORDER_KEY = "lagnb_term_order"
+"""The ``config.json`` entry that records the order a model writes terms in (absent:
+``"engine"``)."""
+
+
+def term_order_of(config: BartConfig) -> str:
+    """The term order a model config records (``"engine"`` when it records none)."""
+    return str(getattr(config, TERM_ORDER_KEY, None) or "engine")
+
+
+def set_term_order(model: BartForConditionalGeneration, term_order: str) -> None:
+    """Record ``term_order`` in the model's config (saved in its ``config.json``)."""
+    setattr(model.config, TERM_ORDER_KEY, check_term_order(term_order))
+
+
 @dataclass
 class Bundle:
     """A model and its tokenizer, ready to generate (the model is in eval mode)."""
@@ -123,6 +139,12 @@ class Bundle:
         """The spelling of the field list the model reads
         (:data:`lagnb.ml.targets.INPUT_FORMATS`); lagnb converts BART-L inputs to it."""
         return input_format_of(self.model.config)
+
+    @property
+    def term_order(self) -> str:
+        """The order in which the model learned to write terms
+        (:data:`lagnb.ml.targets.TERM_ORDERS`)."""
+        return term_order_of(self.model.config)
 
     @property
     def max_positions(self) -> int:

@@ -65,6 +65,13 @@ Charges add up by adding one token's worth each, not by reading fractions digit 
 hypercharge that is not a multiple of 1/6 in [−2, 2] keeps its BART-L spelling (``U1 5 / 7``).
 :func:`to_model_input` converts; the conversion only goes one way (inputs are never written).
 
+**Term order.**  A model may learn to write the terms in another order than the engine lists
+them (:data:`TERM_ORDERS`, recorded as ``lagnb_term_order``; :func:`ordered_terms`): the
+engine starts with the Yukawas, whose existence is the hardest decision (charges adding up to
+zero), and a model must make it before it has written anything; ``"kinetic-first"`` puts the
+terms every field has first and the Yukawas last.  Scores compare multisets of terms, so the
+order changes what the model learns, not how it is judged.
+
 This module imports no torch: it is pure token work on top of :mod:`lagnb.physics`.
 """
 
@@ -85,6 +92,8 @@ from lagnb.physics.tokens import (
     SIGNS,
     SPECIAL_TOKENS,
     field_ref_index,
+    parse_structure,
+    split_terms,
     starts_term,
 )
 
@@ -155,6 +164,38 @@ def to_model_input(fields: Sequence[Field], input_format: str) -> str:
             out += toks[start : toks.index("HEL") if "HEL" in toks else len(toks)]
     out.append("[EOS]")
     return " ".join(out)
+
+
+TERM_ORDERS = ("engine", "kinetic-first")
+"""Orders in which a model can learn to write a Lagrangian's terms: ``"engine"`` (as the engine
+lists them: Yukawas first) or ``"kinetic-first"`` (:data:`KINETIC_FIRST`)."""
+
+KINETIC_FIRST = ("kinetic", "gauge_kinetic", "mass", "quartic", "trilinear", "yukawa")
+"""The ``"kinetic-first"`` order of term kinds: the terms every field has come first, those
+whose existence takes charge arithmetic (trilinears, Yukawas) last; other kinds after them."""
+
+
+def check_term_order(term_order: str) -> str:
+    """``term_order`` if it is one of :data:`TERM_ORDERS`, else a one-line :class:`LagnbError`."""
+    if term_order not in TERM_ORDERS:
+        raise LagnbError(
+            f"unknown term order {term_order!r}; choose one of {', '.join(TERM_ORDERS)}"
+        )
+    return term_order
+
+
+def ordered_terms(text: str, term_order: str) -> str:
+    """A BART-L Lagrangian with its terms in ``term_order`` (a stable sort by kind for
+    ``"kinetic-first"``; the same multiset of terms, so every score is unchanged)."""
+    if check_term_order(term_order) == "engine":
+        return text
+    rank = {k: i for i, k in enumerate(KINETIC_FIRST)}
+    terms = split_terms(text)
+    keyed = sorted(
+        range(len(terms)),
+        key=lambda i: (rank.get(parse_structure(terms[i]).kind, len(rank)), i),
+    )
+    return " ".join(terms[i] for i in keyed)
 
 
 def check_format(target_format: str) -> str:

@@ -51,9 +51,17 @@ from lagnb.ml.model import (
     save_bundle,
     set_input_format,
     set_target_format,
+    set_term_order,
     target_format_of,
+    term_order_of,
 )
-from lagnb.ml.targets import check_format, check_input_format, to_model
+from lagnb.ml.targets import (
+    check_format,
+    check_input_format,
+    check_term_order,
+    ordered_terms,
+    to_model,
+)
 from lagnb.ml.tokenizer import (
     build_tokenizer,
     encode_input,
@@ -94,13 +102,18 @@ class TrainConfig:
     model_overrides: dict[str, Any] = field(default_factory=dict)
     target_format: str = "bart-l"
     input_format: str = "bart-l"
+    term_order: str = "engine"
     init_from: str | None = None
 
 
 # -- data ----------------------------------------------------------------------------------------
-def model_target(input_string: str, target: str, target_format: str) -> str:
-    """A dataset target (BART-L) in the model's ``target_format``, for the field list
-    ``input_string`` (:func:`lagnb.ml.targets.to_model`)."""
+def model_target(
+    input_string: str, target: str, target_format: str, term_order: str = "engine"
+) -> str:
+    """A dataset target (BART-L) in the model's ``term_order`` and ``target_format``, for the
+    field list ``input_string`` (:func:`lagnb.ml.targets.ordered_terms`,
+    :func:`lagnb.ml.targets.to_model`)."""
+    target = ordered_terms(target, term_order)
     if target_format == "bart-l":
         return target
     return to_model(parse_fields(input_string), target, target_format)
@@ -113,6 +126,7 @@ def tokenize_split(
     max_examples: int | None = None,
     target_format: str = "bart-l",
     input_format: str = "bart-l",
+    term_order: str = "engine",
 ):
     """Add ``input_ids`` (the field list in ``input_format``) and ``labels`` (target in
     ``target_format`` + [EOS]); drop rows longer than ``max_len`` (model-format tokens)."""
@@ -123,7 +137,7 @@ def tokenize_split(
         return {
             "input_ids": [encode_input(tokenizer, s, input_format) for s in batch["input"]],
             "labels": [
-                encode_target(tokenizer, model_target(i, t, target_format))
+                encode_target(tokenizer, model_target(i, t, target_format, term_order))
                 for i, t in zip(batch["input"], batch["target"])
             ],
         }
@@ -305,7 +319,7 @@ def evaluate_loss(
 RUN_FIELDS = (
     "data", "size", "steps", "batch_size", "grad_accum", "lr", "min_lr_ratio", "warmup",
     "weight_decay", "clip", "seed", "max_target_len", "max_examples", "model_overrides",
-    "target_format", "input_format", "init_from",
+    "target_format", "input_format", "term_order", "init_from",
 )  # fmt: skip
 """Configuration fields that define the run: a checkpoint resumes only with the same values."""
 
@@ -342,6 +356,7 @@ def _format_mismatch(model: Any, cfg: TrainConfig) -> list[tuple[str, str]]:
     pairs = (
         ("target format", target_format_of(model.config), cfg.target_format),
         ("input format", input_format_of(model.config), cfg.input_format),
+        ("term order", term_order_of(model.config), cfg.term_order),
     )
     return [(what, has) for what, has, want in pairs if has != want]
 
@@ -366,6 +381,7 @@ def train(
     check_size(cfg.size)
     check_format(cfg.target_format)
     check_input_format(cfg.input_format)
+    check_term_order(cfg.term_order)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if cfg.device not in (None, "cpu", "cuda"):
@@ -409,15 +425,16 @@ def train(
         model = build_model(cfg.size, tokenizer, seed=cfg.seed, **cfg.model_overrides)
         set_target_format(model, cfg.target_format)
         set_input_format(model, cfg.input_format)
+        set_term_order(model, cfg.term_order)
     state["config"] = asdict(cfg)
     positions = model.config.max_position_embeddings
     max_len = min(positions, cfg.max_target_len + 1) if cfg.max_target_len else positions
 
-    fmt, ifmt = cfg.target_format, cfg.input_format
+    fmts = (cfg.target_format, cfg.input_format, cfg.term_order)
     train_ds = tokenize_split(
-        load_split(cfg.data, "train"), tokenizer, max_len, cfg.max_examples, fmt, ifmt
+        load_split(cfg.data, "train"), tokenizer, max_len, cfg.max_examples, *fmts
     )
-    valid_ds = tokenize_split(load_split(cfg.data, "valid"), tokenizer, max_len, None, fmt, ifmt)
+    valid_ds = tokenize_split(load_split(cfg.data, "valid"), tokenizer, max_len, None, *fmts)
     if len(train_ds) == 0:
         raise LagnbError(f"no training examples of length ≤ {max_len} in {cfg.data}")
     micro = MicroBatches(train_ds, cfg.batch_size, cfg.seed, tokenizer.pad_token_id)
