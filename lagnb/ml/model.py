@@ -47,6 +47,7 @@ from lagnb.ml.targets import (
     INPUT_FORMATS,
     INPUT_WORDS,
     TARGET_FORMATS,
+    TERM_ORDERS,
     check_format,
     check_input_format,
     check_term_order,
@@ -385,28 +386,23 @@ def load_bundle(
             f"{p / 'tokenizer.json'} has {len(tokenizer)} tokens but the model in {p} has "
             f"{model.config.vocab_size} (a tokenizer from another model?); {fix}"
         )
-    fmt = target_format_of(model.config)
-    if fmt not in TARGET_FORMATS:
-        raise LagnbError(
-            f"{p / 'config.json'} records the unknown target format {fmt!r} (expected one of "
-            f"{', '.join(TARGET_FORMATS)}); {fix}"
-        )
-    if fmt == "compact" and FIELD_REFS[-1] not in tokenizer.get_vocab():
-        raise LagnbError(
-            f"{p / 'tokenizer.json'} lacks the field references F0–F15 of the compact target "
-            f"format that {p / 'config.json'} records; {fix}"
-        )
-    ifmt = input_format_of(model.config)
-    if ifmt not in INPUT_FORMATS:
-        raise LagnbError(
-            f"{p / 'config.json'} records the unknown input format {ifmt!r} (expected one of "
-            f"{', '.join(INPUT_FORMATS)}); {fix}"
-        )
-    if ifmt == "compact" and INPUT_WORDS[-1] not in tokenizer.get_vocab():
-        raise LagnbError(
-            f"{p / 'tokenizer.json'} lacks the words of the compact input format that "
-            f"{p / 'config.json'} records; {fix}"
-        )
+    vocab = tokenizer.get_vocab()
+    records = (
+        ("target format", target_format_of(model.config), TARGET_FORMATS, FIELD_REFS),
+        ("input format", input_format_of(model.config), INPUT_FORMATS, INPUT_WORDS),
+        ("term order", term_order_of(model.config), TERM_ORDERS, ()),
+    )
+    for what, value, known, words in records:
+        if value not in known:
+            raise LagnbError(
+                f"{p / 'config.json'} records the unknown {what} {value!r} (expected one of "
+                f"{', '.join(known)}); {fix}"
+            )
+        if value == "compact" and not set(words) <= vocab.keys():
+            raise LagnbError(
+                f"{p / 'tokenizer.json'} lacks the tokens of the compact {what} ({words[0]} …) "
+                f"that {p / 'config.json'} records; {fix}"
+            )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.convert_ids_to_tokens(model.config.pad_token_id)
     gc = model.generation_config

@@ -348,6 +348,14 @@ def conjugate_atoms(atoms: Sequence[Atom], mapping: Sequence[int]) -> tuple[Atom
     return tuple(sorted(a.moved(mapping, flip=True) for a in atoms))
 
 
+def candidate_products(slots: tuple[Slot, ...]) -> list[tuple[Atom, ...]]:
+    """Every product of one SU(3) and one SU(2) contraction pattern of ``slots``: the spanning
+    set from which an independent basis of invariants is chosen."""
+    b3 = su3_basis(tuple(s.su3 for s in slots))
+    b2 = su2_basis(tuple((s.su2, s.su2_upper) for s in slots))
+    return [tuple(sorted(a + b)) for a in b3 for b in b2]
+
+
 @lru_cache(maxsize=8192)
 def invariant_basis(
     slots: tuple[Slot, ...], conj_pairs: tuple[tuple[int, int], ...] = ()
@@ -357,9 +365,7 @@ def invariant_basis(
     ``conj_pairs`` lists (cls, cls of its conjugate); when every object's conjugate is in the
     monomial (a self-conjugate monomial) the basis is chosen hermitian where possible.
     """
-    b3 = su3_basis(tuple(s.su3 for s in slots))
-    b2 = su2_basis(tuple((s.su2, s.su2_upper) for s in slots))
-    products = [tuple(sorted(a + b)) for a in b3 for b in b2]
+    products = candidate_products(slots)
     if not products:
         return ()
     ev = Evaluator(slots, len(products) + 6)

@@ -37,10 +37,9 @@ from lagnb.physics.contractions import (
     Invariant,
     Slot,
     _rank_basis,
+    candidate_products,
     conjugate_atoms,
     conjugation_map,
-    su2_basis,
-    su3_basis,
 )
 
 Partition = tuple[int, ...]
@@ -148,9 +147,7 @@ def flavoured_basis(
     ``slots`` give each copy its own class (the copies are distinct objects); ``conj_pairs``
     pair classes with their conjugates when the monomial equals its conjugate.
     """
-    b3 = su3_basis(tuple(s.su3 for s in slots))
-    b2 = su2_basis(tuple((s.su2, s.su2_upper) for s in slots))
-    products = [tuple(sorted(a + b)) for a in b3 for b in b2]
+    products = candidate_products(slots)
     if not products:
         return ()
     ev = Evaluator(slots, len(products) + 6)
