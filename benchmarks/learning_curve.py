@@ -7,9 +7,10 @@ with ``--init-from`` continues another model: its time is added to that model's 
 snapshot is evaluated on the same held-out contents with the default (certified) decoding, and
 a finished model folder (``train_log.json``) can be given too.
 
-    python benchmarks/learning_curve.py --data runs/exp/data1024 --max-examples 120 \\
-        runs/exp/snaps/step* runs/exp/compact-small runs/exp/snaps2/step* \\
-        --json runs/exp/curve.json --png lagnb/shipped/learning_curve.png
+    python benchmarks/learning_curve.py --data runs/exp/data1024 --max-examples 60 \\
+        runs/exp/snaps/step* runs/exp/compact-small --json runs/exp/curve-a.json
+    python benchmarks/learning_curve.py --plot "BART-L input=runs/exp/curve-a.json" \\
+        "compact input=runs/exp/curve-c.json" --png lagnb/shipped/learning_curve.png
 """
 
 from __future__ import annotations
@@ -54,21 +55,11 @@ def total_steps(folder: Path) -> int:
     return int(record["step"]) + (total_steps(Path(ROOT, parent)) if parent else 0)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("snapshots", nargs="+", type=Path, help="model folders (snapshots)")
-    ap.add_argument("--data", required=True, help="dataset folder (its test split)")
-    ap.add_argument("--split", default="test")
-    ap.add_argument("--max-examples", type=int, default=120)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--json", type=Path, help="write the points here")
-    ap.add_argument("--png", type=Path, help="draw the curve here")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-
-    examples = load_examples(args.data, [args.split], args.max_examples)
+def evaluate_snapshots(folders: list[Path], data: str, split: str, n: int) -> list[dict]:
+    """Evaluate each snapshot on the same held-out contents; one point per snapshot."""
+    examples = load_examples(data, [split], n)
     points = []
-    for folder in args.snapshots:
+    for folder in folders:
         rows = evaluate_examples(load_bundle(folder), examples, progress=False)
         s = summarise(rows).iloc[0]
         by_n = summarise(rows, "n_fields")["exact"].to_dict()
@@ -76,6 +67,7 @@ def main() -> None:
             "model": str(folder),
             "step": total_steps(folder),
             "minutes": round(total_minutes(folder), 1),
+            "examples": len(examples),
             "f1": round(float(s["f1"]), 4),
             "f1_no_gauge": round(float(s["f1_no_gauge"]), 4),
             "exact": round(float(s["exact"]), 4),
@@ -85,22 +77,54 @@ def main() -> None:
         }
         points.append(point)
         print(json.dumps(point), flush=True)
-    points.sort(key=lambda p: p["minutes"])
+    return sorted(points, key=lambda p: p["minutes"])
 
+
+def plot_runs(runs: dict[str, list[dict]], path: Path) -> None:
+    """Exact match (solid) and term F1 (dotted) against training minutes, one colour a run."""
+    fig, ax = new_figure(figsize=(8, 4.5))
+    for k, (label, points) in enumerate(runs.items()):
+        minutes = [p["minutes"] for p in points]
+        ax.plot(minutes, [p["exact"] for p in points], "o-", color=f"C{k}", label=label)
+        ax.plot(minutes, [p["f1"] for p in points], ":", color=f"C{k}")
+    n = next(iter(runs.values()))[0].get("examples", "the")
+    ax.set_xlabel("training time on one CPU thread (minutes, including the run continued)")
+    ax.set_ylabel(f"exact Lagrangians (solid), term F1 (dotted)\n{n} held-out contents, 1–3 fields")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    path.write_bytes(palette_png(fig))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("snapshots", nargs="*", type=Path, help="model folders (snapshots)")
+    ap.add_argument("--data", help="dataset folder (its test split)")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--max-examples", type=int, default=120)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", type=Path, help="write the points here")
+    ap.add_argument(
+        "--plot",
+        nargs="+",
+        metavar="LABEL=POINTS.json",
+        help="draw these runs' points (written by --json) instead of evaluating",
+    )
+    ap.add_argument("--png", type=Path, help="the figure (with --plot)")
+    args = ap.parse_args()
+    if args.plot:
+        runs = {}
+        for item in args.plot:
+            label, _, file = item.rpartition("=")
+            runs[label] = json.loads(Path(file).read_text())
+        plot_runs(runs, args.png)
+        return
+    if not args.snapshots or not args.data:
+        ap.error("give snapshot folders and --data (or --plot)")
+    torch.set_num_threads(args.threads)
+    points = evaluate_snapshots(args.snapshots, args.data, args.split, args.max_examples)
     if args.json:
         args.json.write_text(json.dumps(points, indent=1) + "\n")
-    if args.png:
-        fig, ax = new_figure(figsize=(7, 4))
-        minutes = [p["minutes"] for p in points]
-        ax.plot(minutes, [p["f1"] for p in points], "o-", label="term F1")
-        ax.plot(minutes, [p["f1_no_gauge"] for p in points], "s-", label="F1 without gauge kinetic")
-        ax.plot(minutes, [p["exact"] for p in points], "^-", label="exact Lagrangians")
-        ax.set_xlabel("training time on one CPU thread (minutes)")
-        ax.set_ylabel(f"held-out score ({len(examples)} {args.split} contents, 1–3 fields)")
-        ax.set_ylim(0, 1)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="lower right")
-        args.png.write_bytes(palette_png(fig))
 
 
 if __name__ == "__main__":

@@ -240,26 +240,32 @@ def test_field_references_need_a_compact_model(maps):
         att.reference_attention(maps)
 
 
-def test_the_shipped_model_looks_up_the_field_it_refers_to():
-    """When the shipped (compact) model writes ``F<k>`` for the lepton + Higgs sector, one of
-    its heads puts the most attention on field k's input tokens at most of those steps; an
-    untrained model of the same shape does not (chance level: 1/3)."""
-    from lagnb.ml.model import load_bundle, set_target_format
+def test_pointer_heads_find_a_planted_pointer():
+    """A compact model's maps in which head (0, 0) puts all its attention on field k's first
+    input token whenever F<k> is written: that head points at 100%, its reference map is the
+    identity, and the untouched heads of an untrained model do not."""
+    import dataclasses
 
-    output = lagrangian(LEPTONS).tokens()
-    shipped = att.attention_maps(load_bundle(), LEPTONS, output)
-    best, layer, head = att.pointer_heads(shipped)[0]
-    assert best >= 0.6
-    m = att.reference_attention(shipped, layer, head)
-    assert m.shape == (3, 3) and np.all(m.sum(axis=1) <= 1 + 1e-6)
-    assert all(m[k, k] == m[k].max() for k in range(3))
+    from lagnb.ml.model import set_target_format
 
     tok = build_tokenizer()
-    untrained = build_model("small", tok, seed=0, init_std=0.088)
-    set_target_format(untrained, "compact")
-    untrained.eval()
-    maps0 = att.attention_maps(Bundle(untrained, tok), LEPTONS, output)
-    assert att.pointer_heads(maps0)[0][0] < 0.5
+    model = build_model("tiny", tok, seed=2)
+    set_target_format(model, "compact")
+    model.eval()
+    maps0 = att.attention_maps(Bundle(model, tok), LEPTONS, lagrangian(LEPTONS).tokens())
+    cross = maps0.cross.copy()
+    refs = [(t, int(x[1:])) for t, x in enumerate(maps0.output_tokens) if x in ("F0", "F1", "F2")]
+    assert {k for _, k in refs} == {0, 1, 2}
+    for t, k in refs:
+        cross[0, 0, t] = 0.0
+        cross[0, 0, t, maps0.field_spans[k][0]] = 1.0
+    planted = dataclasses.replace(maps0, cross=cross)
+    ranking = att.pointer_heads(planted)
+    assert ranking[0] == (1.0, 0, 0) and ranking[1][0] < 1.0
+    assert np.allclose(att.reference_attention(planted, 0, 0), np.eye(3))
+    untouched = att.reference_attention(maps0, 0, 0)
+    assert untouched.shape == (3, 3) and np.all(untouched.sum(axis=1) <= 1 + 1e-6)
+    assert not np.allclose(untouched, np.eye(3))
 
 
 def test_reference_plot_renders(tmp_path):

@@ -247,6 +247,8 @@ def test_the_reader_views_agree(small):
     assert load_rows(small, ["test"], ["input"], limit=2) == [
         {"input": r["input"], "split": "test"} for r in table[:2]
     ]
+    # one split by name is the list of that split, not its letters
+    assert load_rows(small, "test", ["input"]) == load_rows(small, ["test"], ["input"])
     frame = load_frame(small)
     assert list(frame.columns) == [*DESCRIPTOR_COLUMNS, "split"]
     assert len(frame) == sum(read_meta(small)["counts"][s] for s in ("train", "valid", "test"))

@@ -495,3 +495,16 @@ def test_damaged_checkpoint_names_the_file_and_fresh(stopped_run, tmp_path, name
         train(cfg, progress=False)
     assert "\n" not in str(e.value)
     assert str(e.value).endswith(f"--fresh' (or fresh=True), which deletes {out / 'checkpoint'}")
+
+
+def test_untrained_like_keeps_shape_and_formats_not_weights():
+    from lagnb.ml.model import untrained_like
+
+    shipped = load_bundle()
+    a, b = untrained_like(shipped, seed=1), untrained_like(shipped, seed=1)
+    assert a.model.config.to_dict() == shipped.model.config.to_dict()
+    assert (a.input_format, a.target_format) == (shipped.input_format, shipped.target_format)
+    assert a.tokenizer is shipped.tokenizer and not a.model.training
+    pa, pb, ps = (dict(x.model.named_parameters()) for x in (a, b, shipped))
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)  # seeded
+    assert not torch.equal(pa["model.shared.weight"], ps["model.shared.weight"])

@@ -277,8 +277,9 @@ def _load(
 def load_table(
     out: str | os.PathLike, splits: Iterable[str] = SPLITS, columns: Sequence[str] | None = None
 ) -> pa.Table:
-    """Selected columns (default: all) of several splits of a complete dataset, as one Arrow
-    table with a ``split`` column."""
+    """Selected columns (default: all) of several splits (or one, by name) of a complete
+    dataset, as one Arrow table with a ``split`` column."""
+    splits = [splits] if isinstance(splits, str) else splits
     out = Path(out)
     meta = read_meta(out)
     hint = rebuild_hint(out, meta.get("kind"))
@@ -299,8 +300,9 @@ def load_rows(
     columns: Sequence[str] | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows (dicts of the selected columns and ``split``) of several splits, split by split in
-    file order; at most ``limit`` rows of each split."""
+    """Rows (dicts of the selected columns and ``split``) of several splits (or one, by name),
+    split by split in file order; at most ``limit`` rows of each split."""
+    splits = [splits] if isinstance(splits, str) else splits
     rows: list[dict[str, Any]] = []
     for split in splits:
         table = load_table(out, [split], columns)

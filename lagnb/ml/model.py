@@ -221,6 +221,18 @@ def build_model(
     return model
 
 
+def untrained_like(bundle: Bundle, seed: int = 0) -> Bundle:
+    """A model of the same shape, formats and tokenizer as ``bundle``'s with freshly initialised
+    weights (seeded): the baseline against which to read what a trained model does."""
+    import copy
+
+    config = copy.deepcopy(bundle.model.config)
+    torch.manual_seed(seed)
+    model = BartForConditionalGeneration(config)
+    model.generation_config = copy.deepcopy(bundle.model.generation_config)
+    return Bundle(model.eval(), bundle.tokenizer)
+
+
 def count_parameters(model: torch.nn.Module) -> int:
     """Number of distinct parameters (tied embeddings counted once)."""
     return sum(p.numel() for p in model.parameters())
