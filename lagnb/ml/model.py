@@ -11,13 +11,15 @@ Sizes (encoder layers + decoder layers, d_model, heads, FFN width, positions):
 
 * ``tiny``  — 2+2, 64, 4, 256, 1024 (0.37M parameters): CI, CPU, minutes;
 * ``small`` — 3+3, 128, 4, 512, 1024 (1.7M): the shipped CPU-trained model;
-* ``base``  — 6+6, 768, 12, 3072, 2048 (102M; BART-base's shape, 57-token vocabulary): demos;
+* ``base``  — 6+6, 768, 12, 3072, 2048 (102M; BART-base's shape, 95-token vocabulary): demos;
 * ``large`` — 12+12, 1024, 16, 4096, 2048 (357M): the paper's shape (BART-large).
 
 A model's *target format* (:mod:`lagnb.ml.targets`: ``"bart-l"`` or ``"compact"``) is recorded
 in its ``config.json`` as ``lagnb_target_format`` (absent: ``"bart-l"``, as in the public
 checkpoint and every model trained before the compact format existed) and read back as
 :attr:`Bundle.target_format`; generation converts to and from it, so callers always see BART-L.
+Likewise the *input format* (``lagnb_input_format``, :attr:`Bundle.input_format`) and the
+*term order* (``lagnb_term_order``, :attr:`Bundle.term_order`).
 
 transformers 5 notes: generation settings live on ``model.generation_config`` (values put in
 ``BartConfig`` are dropped), and the default sdpa attention returns no attention weights — pass
