@@ -99,7 +99,7 @@ def test_field_builder_takes_the_model_building_options(app):
     assert "real scalar (1, 1, 0, Z2 1)" in app.field_list.options[1][0]
     assert len(app.engine_term.options) == len(lagrangian(app.fields).term_tokens())
     for box, value, message in (
-        ("charges", "X=1", "not a declared symmetry"),
+        ("charges", "X=1", "charge under undeclared symmetry &#x27;X&#x27;"),
         ("symmetries", "Z2=Z1", "Z_N needs N ≥ 2, got 1"),
         ("symmetries", "Z2=local", "expected &quot;gauged&quot;"),
         ("charges", "Z2=1/2", "not an integer"),

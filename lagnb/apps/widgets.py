@@ -36,7 +36,7 @@ from lagnb.physics.check import TermCheck, check_parsed
 from lagnb.physics.engine import as_fields
 from lagnb.physics.fields import Field, default_names, fields_tokens, parse_fields
 from lagnb.physics.model import model_symmetry
-from lagnb.physics.symmetries import Symmetry
+from lagnb.physics.symmetries import Symmetry, declared_symmetry
 from lagnb.physics.tokens import split_terms
 
 DEFAULT_MODEL = "sm"
@@ -355,13 +355,8 @@ class AutocompleteApp:
             name, eq, q = (x.strip() for x in item.partition("="))
             if not eq:
                 raise FieldError(f"charges: write symmetry=charge, e.g. Z2=1, not {item!r}")
-            if name not in syms:
-                declared = ", ".join(syms) or "none"
-                raise FieldError(
-                    f"charges: {name!r} is not a declared symmetry (declared: {declared}); "
-                    "declare it in the symmetries box"
-                )
-            charges[syms[name]] = q
+            sym = declared_symmetry(syms, name, "charges", "declare it in the symmetries box")
+            charges[sym] = q
         return Field(
             spin,
             self.su3.value,

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from lagnb.errors import FieldError, TokenError
 from lagnb.physics.groups import SU2_REPS, SU3_REPS, su3_conjugate
-from lagnb.physics.symmetries import Symmetry
+from lagnb.physics.symmetries import Symmetry, declared_symmetry
 
 HALF = Fraction(1, 2)
 
@@ -663,14 +663,10 @@ def _read_extensions(
         if pos + 1 >= len(toks):
             raise TokenError(f"{where}: CHARGE needs a symmetry name and a charge")
         name = toks[pos + 1]
-        if name not in symmetries:
-            declared = ", ".join(symmetries) or "none"
-            raise TokenError(
-                f"{where}: CHARGE under undeclared symmetry {name!r} (declared: {declared}); "
-                f"declare it first: SYMMETRY {name} Z 2 (or GAUGED, GLOBAL)"
-            )
+        fix = f"declare it first: SYMMETRY {name} Z 2 (or GAUGED, GLOBAL)"
+        sym = declared_symmetry(symmetries, name, where, fix, TokenError)
         q, pos = _read_number(toks, pos + 2, f"{where}, CHARGE {name}")
-        charges[symmetries[name]] = q
+        charges[sym] = q
     if charges:
         out["charges"] = charges
     if pos < len(toks) and toks[pos] in ("REAL", "GEN", "CHARGE"):

@@ -41,7 +41,7 @@ from pathlib import Path
 from lagnb.errors import FieldError, LagnbError
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import HALF, Field
-from lagnb.physics.symmetries import Symmetry
+from lagnb.physics.symmetries import Symmetry, declared_symmetry
 from lagnb.physics.terms import Lagrangian
 
 FIELD_KEYS = ("name", "type", "su3", "su2", "y", "generations", "real", "charges")
@@ -162,13 +162,8 @@ def _field(entry: object, k: int, syms: Mapping[str, Symmetry], source: str) -> 
         raise FieldError(f"{where}: charges must be a table like {{ Z2 = 1 }}")
     resolved = {}
     for sym_name, q in charges.items():
-        if sym_name not in syms:
-            declared = ", ".join(syms) or "none"
-            raise FieldError(
-                f"{where}: charge under undeclared symmetry {sym_name!r} (declared: {declared}); "
-                "declare it under [symmetries]"
-            )
-        resolved[syms[sym_name]] = q
+        sym = declared_symmetry(syms, sym_name, where, "declare it under [symmetries]")
+        resolved[sym] = q
     name = entry.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise FieldError(f"{source}: field {k}: name must be a non-empty string")

@@ -20,11 +20,11 @@ A field's conjugate carries the opposite charges (−q mod N for Z_N).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lagnb.errors import FieldError
+from lagnb.errors import FieldError, LagnbError
 
 SYMMETRY_KINDS = ("gauged", "global", "Z")
 """The kinds of extra symmetry: a gauged U(1)′, a global U(1), a discrete Z_N."""
@@ -115,3 +115,18 @@ def symmetry_json(sym: Symmetry) -> dict[str, Any]:
     if sym.is_discrete:
         out["order"] = sym.order
     return out
+
+
+def declared_symmetry(
+    symmetries: Mapping[str, Symmetry],
+    name: str,
+    where: str,
+    fix: str,
+    error: type[LagnbError] = FieldError,
+) -> Symmetry:
+    """The symmetry a model declared as ``name``; a charge under an undeclared one is a
+    one-line ``error`` naming it, the declared ones and ``fix`` (where to declare it)."""
+    if name in symmetries:
+        return symmetries[name]
+    listed = ", ".join(symmetries) or "none"
+    raise error(f"{where}: charge under undeclared symmetry {name!r} (declared: {listed}); {fix}")
