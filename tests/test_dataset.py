@@ -579,3 +579,17 @@ def test_parquet_files_have_the_schema(small):
     for p in (small / "train").glob("part-*.parquet"):
         assert pq.read_schema(p).names == SCHEMA.names
     assert os.path.isfile(small / "meta.json")
+
+
+def test_named_models_are_never_sampled(tmp_path):
+    # scalar doublets with Y = 1 only: the contents are H and H H, and H H is the 2HDM, which is
+    # held out of every split (the named models are what every model is scored on)
+    params = dict(
+        n=2, max_fields=2, spin_weights=["scalar"], su3_weights=[1], su2_weights=[2],
+        hypercharges=["1"], n_ood=0, max_candidates=40, shard_size=10,
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="only 1 of 2"):
+        out = build_dataset(tmp_path / "named", workers=1, progress=False, **params)
+    keys = [r["content_key"] for r in rows(out)]
+    assert keys == [content_key([Field.scalar(1, 2, 1)])]
+    assert read_meta(out)["phases"]["main"]["held_out"] > 0

@@ -5,9 +5,11 @@ parallel, resumable builder (:func:`build_dataset`).
 their Lagrangians, and stores them through :class:`lagnb.data.writer.ShardStore` (atomic files,
 resumable shards) in the layout of :mod:`lagnb.data.reader`.  Splits are disjoint by canonical
 content (:func:`lagnb.data.writer.split_of`); the ``ood`` split holds contents with more fields
-than any in-distribution one.  An interrupted build resumes where it stopped and gives the same
-result as an uninterrupted one: candidates are seeded by their index, not by the worker, and
-shard sizes depend only on the saved state.
+than any in-distribution one.  The field contents of the named models
+(:data:`lagnb.physics.catalogue.CATALOGUE`) are never sampled: they are the held-out
+examples every model is scored on, so they stay out of every split.  An interrupted build
+resumes where it stopped and gives the same result as an uninterrupted one: candidates are
+seeded by their index, not by the worker, and shard sizes depend only on the saved state.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from lagnb.data.sampling import (
     Quotas,
     check_targets,
     init_worker,
+    named_content_keys,
     pick_weighted,
     run_draw,
     run_example,
@@ -53,7 +56,7 @@ from lagnb.data.writer import (
 )
 from lagnb.errors import LagnbError
 
-SAMPLER_VERSION = 1
+SAMPLER_VERSION = 2
 """Bumped whenever the sampling algorithm changes what a given set of parameters produces; it is
 part of the parameters compared with an existing dataset, so stale data are rebuilt."""
 
@@ -253,6 +256,7 @@ class _PhaseStats:
     duplicates: int = 0
     too_long: int = 0
     rejected: int = 0
+    held_out: int = 0
     too_long_by_n_fields: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     proposals: dict[str, int] = field(default_factory=dict)
@@ -350,6 +354,7 @@ def _build_locked(
     out.mkdir(parents=True, exist_ok=True)
     store = ShardStore(out, spec, overwrite, "sampled")
     seen = store.keys()
+    held_out = named_content_keys()
     long_keys: set[str] = set()  # contents over max_target_len (a deterministic verdict)
     n_workers = worker_count(workers)
     ctx = CandidateContext(
@@ -403,6 +408,8 @@ def _build_locked(
                     in_shard: set[str] = set()
                     fresh = []
                     for (_, index, _), d in zip(tasks, drawn):
+                        if d.key in held_out:
+                            continue
                         if d.key not in seen and d.key not in in_shard and d.key not in long_keys:
                             in_shard.add(d.key)
                             fresh.append((phase, index, d))
@@ -413,6 +420,9 @@ def _build_locked(
                         if quotas.full:
                             break
                         stats.candidates += 1
+                        if d.key in held_out:
+                            stats.held_out += 1
+                            continue
                         ex = None
                         if nxt < len(fresh) and fresh[nxt][1] == index:
                             nxt += 1
@@ -495,6 +505,7 @@ def _sampling_meta(
             "too_long": info["too_long"],
             "too_long_by_n_fields": dict(sorted(info["too_long_by_n_fields"].items())),
             "rejected": info["rejected"],
+            "held_out": info.get("held_out", 0),
             "quotas_relaxed": info["quotas_relaxed"],
             "proposals": dict(sorted(info["proposals"].items())),
             "achieved": {f: (counts.get(f, 0) / accepted if accepted else 0.0) for f in FEATURES},

@@ -36,6 +36,7 @@ from typing import Any
 
 from lagnb.data.features import FEATURES, features
 from lagnb.errors import LagnbError
+from lagnb.physics.catalogue import CATALOGUE
 from lagnb.physics.engine import (
     gauge_kinetic_terms,
     kinetic_term,
@@ -289,6 +290,12 @@ class FieldDistribution:
 
 
 # -- canonical contents ---------------------------------------------------------------------------
+def named_content_keys() -> frozenset[str]:
+    """The canonical content keys of the catalogue's named models, which sampled datasets leave
+    out (they are the held-out examples of every evaluation)."""
+    return frozenset(content_key(m.fields) for m in CATALOGUE.values())
+
+
 def field_sort_key(f: Field) -> tuple:
     """Sort key of a field: spin, helicity, SU(3), SU(2), hypercharge."""
     return (f.spin, f.helicity or 0, f.su3, f.su2, f.y)

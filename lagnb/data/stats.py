@@ -69,6 +69,8 @@ def sample_summary(meta: Mapping[str, Any]) -> str:
             f"candidates ({info['duplicates']} duplicates, {info['too_long']} over "
             f"max_target_len, {info['rejected']} rejected by quotas)"
         )
+        if info.get("held_out"):
+            lines.append(f"  {info['held_out']} draws of a named model's content left out")
         if info.get("quotas_relaxed"):
             lines.append("  quotas relaxed: the targets were out of reach within the candidates")
         if info["too_long"]:
