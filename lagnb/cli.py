@@ -595,6 +595,12 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--splits", nargs="+", default=["test", "ood"])
     p.add_argument("--max-examples", type=_count, default=None, help="per split")
     p.add_argument("--no-benchmarks", dest="benchmarks", action="store_false")
+    p.add_argument(
+        "--sectors",
+        type=_int_at_least(0),
+        default=0,
+        help="also score N contents 'SM sector + one BSM field' (split sm+bsm)",
+    )
     p.add_argument("--beams", type=_count, default=1)
     _add_decoding_flags(p)
     p.add_argument(
@@ -620,6 +626,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         args.data,
         splits=args.splits,
         benchmarks=args.benchmarks,
+        sectors=args.sectors,
         max_examples=args.max_examples,
         num_beams=args.beams,
         constrained=not args.unconstrained,

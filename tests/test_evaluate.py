@@ -1,6 +1,7 @@
 """Evaluation: scores per example, aggregation, malformed outputs, benchmarks, plots."""
 
 import math
+from fractions import Fraction
 
 import pytest
 from model_helpers import TINY, write_dataset
@@ -203,3 +204,34 @@ def test_input_sensitivity(bundle, data):
     # a single example has no other field list: the gap vanishes
     one = ev.input_sensitivity(bundle, examples[:1])
     assert one["gap"] == 0
+
+
+def test_sm_sector_examples():
+    from collections import Counter
+
+    from lagnb.data.sampling import DEFAULT_HYPERCHARGES, SM_SECTORS, content_key
+    from lagnb.physics.fields import parse_fields
+
+    examples = ev.sector_examples(12, seed=0)
+    assert examples == ev.sector_examples(12, seed=0) != ev.sector_examples(12, seed=1)
+    assert [e["name"] for e in examples] == list(SM_SECTORS) * 3
+    named = {content_key(m.fields) for m in CATALOGUE.values()}
+    keys = [content_key(parse_fields(e["input"])) for e in examples]
+    assert len(set(keys)) == 12 and not set(keys) & named
+    ys = {str(Fraction(y)) for y in DEFAULT_HYPERCHARGES}
+    for e in examples:
+        extra = Counter(parse_fields(e["input"])) - Counter(SM_SECTORS[e["name"]])
+        assert sum(extra.values()) == 1, e
+        (bsm,) = extra
+        assert bsm.su3 in (1, 3, -3) and bsm.su2 in (1, 2, 3) and str(bsm.y) in ys
+    # each sector is closed under its Yukawas: one per sector for one generation (Q ū H with H,
+    # not H†: 1/3 − 4/3 + 1 = 0; Q d̄ H†; L ē H†), two for the quark sector
+    expected = {"leptons": 1, "up quarks": 1, "down quarks": 1, "quarks": 2}
+    for name, fields in SM_SECTORS.items():
+        assert sum(t.kind == "yukawa" for t in lagrangian(fields).terms) == expected[name]
+
+
+def test_sectors_are_scored_as_their_own_split(bundle, monkeypatch):
+    monkeypatch.setattr(ev, "generate_batch", oracle)
+    res = ev.evaluate(bundle, benchmarks=False, sectors=4, progress=False)
+    assert list(res.rows["split"]) == ["sm+bsm"] * 4 and res.rows["exact"].all()

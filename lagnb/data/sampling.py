@@ -36,7 +36,7 @@ from typing import Any
 
 from lagnb.data.features import FEATURES, features
 from lagnb.errors import LagnbError
-from lagnb.physics.catalogue import CATALOGUE
+from lagnb.physics.catalogue import CATALOGUE, STANDARD_MODEL
 from lagnb.physics.engine import (
     gauge_kinetic_terms,
     kinetic_term,
@@ -294,6 +294,42 @@ def named_content_keys() -> frozenset[str]:
     """The canonical content keys of the catalogue's named models, which sampled datasets leave
     out (they are the held-out examples of every evaluation)."""
     return frozenset(content_key(m.fields) for m in CATALOGUE.values())
+
+
+_Q, _U, _D, _L, _E, _H = STANDARD_MODEL
+SM_SECTORS: dict[str, tuple[Field, ...]] = {
+    "leptons": (_L, _E, _H),
+    "up quarks": (_Q, _U, _H),
+    "down quarks": (_Q, _D, _H),
+    "quarks": (_Q, _U, _D, _H),
+}
+"""Sectors of one SM generation with the Higgs, each closed under its Yukawa couplings."""
+
+
+def sm_sector_contents(
+    n: int, seed: int = 0, reps: str = "bart-l"
+) -> list[tuple[str, tuple[Field, ...]]]:
+    """``n`` distinct contents "SM sector + one BSM field": the sectors of :data:`SM_SECTORS`
+    in turn, each with one field drawn from the ``reps`` mix and the default hypercharges
+    (the BART-L domain by default), fields in random order; no named model's content.
+    Returns (sector name, fields) pairs; deterministic in ``seed``."""
+    dist = FieldDistribution.make(min_fields=1, max_fields=1, reps=reps)
+    rng = random.Random(seed)
+    seen = set(named_content_keys())
+    out: list[tuple[str, tuple[Field, ...]]] = []
+    names = list(SM_SECTORS)
+    for _ in range(1000 * n):
+        if len(out) == n:
+            break
+        name = names[len(out) % len(names)]
+        fields = [*SM_SECTORS[name], dist.draw_field(rng)]
+        key = content_key(fields)
+        if key in seen:
+            continue
+        seen.add(key)
+        rng.shuffle(fields)
+        out.append((name, tuple(fields)))
+    return out
 
 
 def field_sort_key(f: Field) -> tuple:

@@ -16,7 +16,8 @@ unconstrained raw decoding is ``constrained=False, certified=False`` (``lagnb ev
 --unconstrained --raw``); there ``raw_validity`` equals ``validity``.
 
 Results are aggregated by number of fields, by split (``test`` in distribution, ``ood`` out of
-distribution) and by fermion vs scalar-only sets.
+distribution, ``benchmark`` the named models, ``sm+bsm`` an SM sector with one BSM field:
+:func:`sector_examples`) and by fermion vs scalar-only sets.
 """
 
 from __future__ import annotations
@@ -227,12 +228,25 @@ def benchmark_examples(names: Sequence[str] | None = None) -> list[dict[str, Any
     return out
 
 
+def sector_examples(n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` examples "SM sector + one BSM field" (split ``sm+bsm``, ``name`` the sector): the
+    held-out contents of :func:`lagnb.data.sampling.sm_sector_contents`, which sampled
+    datasets do not avoid but rarely hit (one named field list of 4–5 fields in ~10⁷)."""
+    from lagnb.data.sampling import sm_sector_contents
+
+    return [
+        {"input": fields_tokens(fs), "split": "sm+bsm", "name": name}
+        for name, fs in sm_sector_contents(n, seed)
+    ]
+
+
 def evaluate(
     bundle: Bundle,
     data_dir: str | Path | None = None,
     *,
     splits: Sequence[str] = ("test", "ood"),
     benchmarks: bool = True,
+    sectors: int = 0,
     max_examples: int | None = None,
     num_beams: int = 1,
     constrained: bool = True,
@@ -241,13 +255,16 @@ def evaluate(
     check: bool = True,
     progress: bool = True,
 ) -> EvalResult:
-    """Evaluate a model on dataset splits and/or the named benchmarks (by default with
-    certified decoding: see :func:`evaluate_examples`)."""
+    """Evaluate a model on dataset splits, the named benchmarks and ``sectors`` contents "SM
+    sector + one BSM field" (:func:`sector_examples`), by default with certified decoding
+    (see :func:`evaluate_examples`)."""
     examples: list[dict[str, Any]] = []
     if data_dir is not None:
         examples += load_examples(data_dir, splits, max_examples)
     if benchmarks:
         examples += benchmark_examples()
+    if sectors:
+        examples += sector_examples(sectors)
     t0 = time.perf_counter()
     rows = evaluate_examples(
         bundle,
