@@ -231,6 +231,12 @@ def test_sm_sector_examples():
         assert sum(t.kind == "yukawa" for t in lagrangian(fields).terms) == expected[name]
 
 
+def test_too_many_sectors_is_an_error():
+    # 3 spins × 3 × 3 × 13 hypercharges = 351 BSM fields per sector, 4 sectors: at most 1,404
+    with pytest.raises(LagnbError, match=r"sectors: only \d+ distinct .* for n=2000"):
+        ev.sector_examples(2000)
+
+
 def test_sectors_are_scored_as_their_own_split(bundle, monkeypatch):
     monkeypatch.setattr(ev, "generate_batch", oracle)
     res = ev.evaluate(bundle, benchmarks=False, sectors=4, progress=False)

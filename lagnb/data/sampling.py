@@ -318,17 +318,23 @@ def sm_sector_contents(
     seen = set(named_content_keys())
     out: list[tuple[str, tuple[Field, ...]]] = []
     names = list(SM_SECTORS)
-    for _ in range(1000 * n):
-        if len(out) == n:
-            break
+    misses = 0  # draws in a row that gave nothing new: the sector's fields are used up
+    while len(out) < n and misses < 5000:
         name = names[len(out) % len(names)]
         fields = [*SM_SECTORS[name], dist.draw_field(rng)]
         key = content_key(fields)
         if key in seen:
+            misses += 1
             continue
+        misses = 0
         seen.add(key)
         rng.shuffle(fields)
         out.append((name, tuple(fields)))
+    if len(out) < n:
+        raise LagnbError(
+            f"sectors: only {len(out)} distinct contents 'SM sector + one BSM field' were found "
+            f"for n={n} (reps {reps!r}); ask for fewer"
+        )
     return out
 
 
