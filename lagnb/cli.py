@@ -705,6 +705,11 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--min-fields", type=_count, default=1)
     p.add_argument("--max-fields", type=_count, default=6)
+    p.add_argument(
+        "--n-fields",
+        type=_weights_arg,
+        help='weights of the number of fields, e.g. "1:1,2:2,3:4" (default: uniform)',
+    )
     p.add_argument("--reps", default="default", help="default | uniform | bart-l")
     p.add_argument("--su3", type=_weights_arg, help='SU(3) reps, e.g. "1,3,-3" or "1:4,3:1"')
     p.add_argument("--su2", type=_weights_arg, help='SU(2) reps, e.g. "1,2,3"')
@@ -739,6 +744,7 @@ def _run_sample(args: argparse.Namespace) -> int:
         "targets": dict(args.target) if args.target else None,
         "min_fields": args.min_fields,
         "max_fields": args.max_fields,
+        "n_fields_weights": args.n_fields,
         "reps": args.reps,
         "su3_weights": args.su3,
         "su2_weights": args.su2,

@@ -81,6 +81,7 @@ def one_error_line(capsys, command: str) -> str:
         (["complete", "--threads", "x", H], "complete", "--threads: expected an integer"),
         (["sample", "--out", "x", "--valid-fraction", "2"], "sample", "must be in [0, 1]"),
         (["sample", "--out", "x", "--n", "0"], "sample", "--n: must be at least 1"),
+        (["sample", "--out", "x", "--n-fields", "2:a"], "sample", "bad weight in '2:a'"),
         (["check", H, "--bogus", HH], "check", "unrecognized arguments: --bogus ("),
     ],
 )
@@ -136,6 +137,19 @@ def test_corrupt_dataset_shard_names_the_file(tmp_path, capsys):
     shard.write_bytes(shard.read_bytes()[:100])
     assert main(["stats", str(data)]) == 2
     assert shard.name in one_error_line(capsys, "stats")
+
+
+def test_sample_draws_the_numbers_of_fields_it_is_given(tmp_path, capsys):
+    from lagnb.data.reader import load_frame
+
+    data = tmp_path / "data"
+    args = ["--out", str(data), "--n", "30", "--workers", "1", "--max-fields", "4"]
+    assert main(["sample", *args, "--n-fields", "2:1,4:0", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert set(load_frame(data, "train").n_fields) == {2}  # uniform over 1-4 without the flag
+    bad = ["--out", str(tmp_path / "bad"), "--max-fields", "3", "--n-fields", "1:1,5:1"]
+    assert main(["sample", *bad, "--no-progress"]) == 2
+    assert "5 fields is outside min/max_fields" in one_error_line(capsys, "sample")
 
 
 def test_missing_and_unreadable_files_name_the_path(tmp_path, capsys):
