@@ -82,17 +82,18 @@ def evaluate_snapshots(folders: list[Path], data: str, split: str, n: int) -> li
 
 def plot_runs(runs: dict[str, list[dict]], path: Path) -> None:
     """Exact match (solid) and term F1 (dotted) against training minutes, one colour a run."""
-    fig, ax = new_figure(figsize=(8, 4.5))
+    fig, ax = new_figure(figsize=(10.5, 4.8))
     for k, (label, points) in enumerate(runs.items()):
         minutes = [p["minutes"] for p in points]
-        ax.plot(minutes, [p["exact"] for p in points], "o-", color=f"C{k}", label=label)
-        ax.plot(minutes, [p["f1"] for p in points], ":", color=f"C{k}")
+        colour, marker = f"C{k % 10}", "os^"[k // 10 % 3]  # ten colours, then new markers
+        ax.plot(minutes, [p["exact"] for p in points], marker + "-", color=colour, label=label)
+        ax.plot(minutes, [p["f1"] for p in points], ":", color=colour)
     n = next(iter(runs.values()))[0].get("examples", "the")
     ax.set_xlabel("training time on one CPU thread (minutes, including the run continued)")
     ax.set_ylabel(f"exact Lagrangians (solid), term F1 (dotted)\n{n} held-out contents, 1–3 fields")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     path.write_bytes(palette_png(fig))
 
 

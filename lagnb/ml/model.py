@@ -79,10 +79,21 @@ WEIGHT_FILES = (
 TARGET_FORMAT_KEY = "lagnb_target_format"
 """The ``config.json`` entry that records a model's target format (absent: ``"bart-l"``)."""
 
+INPUT_FORMAT_KEY = "lagnb_input_format"
+"""The ``config.json`` entry that records a model's input format (absent: ``"bart-l"``)."""
+
+TERM_ORDER_KEY = "lagnb_term_order"
+"""The ``config.json`` entry that records the order a model writes terms in (absent:
+``"engine"``)."""
+
+
+def _recorded(config: BartConfig, key: str, default: str) -> str:
+    return str(getattr(config, key, None) or default)
+
 
 def target_format_of(config: BartConfig) -> str:
     """The target format a model config records (``"bart-l"`` when it records none)."""
-    return str(getattr(config, TARGET_FORMAT_KEY, None) or "bart-l")
+    return _recorded(config, TARGET_FORMAT_KEY, "bart-l")
 
 
 def set_target_format(model: BartForConditionalGeneration, target_format: str) -> None:
@@ -90,13 +101,9 @@ def set_target_format(model: BartForConditionalGeneration, target_format: str) -
     setattr(model.config, TARGET_FORMAT_KEY, check_format(target_format))
 
 
-INPUT_FORMAT_KEY = "lagnb_input_format"
-"""The ``config.json`` entry that records a model's input format (absent: ``"bart-l"``)."""
-
-
 def input_format_of(config: BartConfig) -> str:
     """The input format a model config records (``"bart-l"`` when it records none)."""
-    return str(getattr(config, INPUT_FORMAT_KEY, None) or "bart-l")
+    return _recorded(config, INPUT_FORMAT_KEY, "bart-l")
 
 
 def set_input_format(model: BartForConditionalGeneration, input_format: str) -> None:
@@ -104,14 +111,9 @@ def set_input_format(model: BartForConditionalGeneration, input_format: str) -> 
     setattr(model.config, INPUT_FORMAT_KEY, check_input_format(input_format))
 
 
-TERM_ORDER_KEY = "lagnb_term_order"
-"""The ``config.json`` entry that records the order a model writes terms in (absent:
-``"engine"``)."""
-
-
 def term_order_of(config: BartConfig) -> str:
     """The term order a model config records (``"engine"`` when it records none)."""
-    return str(getattr(config, TERM_ORDER_KEY, None) or "engine")
+    return _recorded(config, TERM_ORDER_KEY, "engine")
 
 
 def set_term_order(model: BartForConditionalGeneration, term_order: str) -> None:
