@@ -409,6 +409,14 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         "for wide models; about d_model^-1/2, e.g. 0.088 for size small, helps a small model "
         "learn to read its input)",
     )
+    p.add_argument(
+        "--shape",
+        type=_shape_arg,
+        action="append",
+        metavar="ENTRY=N",
+        help="change the size's shape (repeatable): layers, d_model, heads, ffn or positions, "
+        "e.g. --shape d_model=256 --shape layers=4",
+    )
     p.add_argument("--stop-after", type=_count, default=None, help="stop (resumable) after N steps")
     p.add_argument("--fresh", action="store_true", help="delete OUT/checkpoint, start over")
     p.add_argument(  # --size was called --preset
@@ -426,8 +434,13 @@ def _run_train(args: argparse.Namespace) -> int:
     from lagnb.ml.train import TrainConfig, train
 
     kw = {f.name: getattr(args, f.name) for f in dc_fields(TrainConfig) if hasattr(args, f.name)}
+    from lagnb.ml.model import shape_overrides
+
+    overrides: dict[str, object] = dict(shape_overrides(args.size, dict(args.shape or ())))
     if args.init_std is not None:
-        kw["model_overrides"] = {"init_std": args.init_std}
+        overrides["init_std"] = args.init_std
+    if overrides:
+        kw["model_overrides"] = overrides
     state = train(TrainConfig(**kw), stop_after=args.stop_after, fresh=args.fresh)
     last = state["history"][-1] if state["history"] else {}
     done = "finished" if state.get("finished") else "stopped (resume with the same command)"
@@ -672,6 +685,16 @@ def _weights_arg(text: str) -> dict[str, float] | list[str]:
     if any(":" in t for t in items):
         raise argparse.ArgumentTypeError(f"give weights for all values or none: {text!r}")
     return items
+
+
+def _shape_arg(text: str) -> tuple[str, int]:
+    key, _, value = text.partition("=")
+    try:
+        return key.strip(), int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected ENTRY=INTEGER (e.g. d_model=256), got {text!r}"
+        ) from None
 
 
 def _target_arg(text: str) -> tuple[str, float]:

@@ -2,6 +2,7 @@
 folders and checkpoints, generation (greedy, beam, constrained, batched)."""
 
 import json
+import re
 import shutil
 
 import pytest
@@ -91,6 +92,38 @@ def test_target_format_is_a_train_option(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--help"])
     assert "--target-format {bart-l,compact}" in capsys.readouterr().out
+
+
+def test_shape_overrides_change_the_shape_they_name(tok):
+    from lagnb.ml.model import shape_overrides
+
+    over = shape_overrides("tiny", {"d_model": 96, "layers": 1, "heads": 3})
+    cfg = build_model("tiny", tok, **over).config
+    assert (cfg.d_model, cfg.encoder_layers, cfg.decoder_layers) == (96, 1, 1)
+    assert (cfg.encoder_attention_heads, cfg.decoder_attention_heads) == (3, 3)
+    assert (cfg.encoder_ffn_dim, cfg.max_position_embeddings) == (256, 1024)  # tiny's own
+    assert shape_overrides("small", {}) == {}
+    for shape, needle in [
+        ({"d_modle": 96}, "unknown entry 'd_modle' (use layers, d_model"),
+        ({"ffn": 0}, "ffn must be a positive integer, got 0"),
+        ({"heads": 5}, "d_model 64 is not a multiple of heads 5"),
+    ]:
+        with pytest.raises(LagnbError, match=re.escape(needle)):
+            shape_overrides("tiny", shape)
+
+
+def test_train_shape_option(capsys):
+    from lagnb.cli import build_parser, main
+
+    args = ["train", "--data", "d", "--out", "o"]
+    parsed = build_parser("train").parse_args(
+        [*args, "--shape", "d_model=256", "--shape", "layers=4"]
+    )
+    assert parsed.shape == [("d_model", 256), ("layers", 4)]
+    assert main([*args, "--shape", "d_model=x"]) == 2
+    assert "expected ENTRY=INTEGER (e.g. d_model=256), got 'd_model=x'" in capsys.readouterr().err
+    assert main([*args, "--shape", "depth=4"]) == 2
+    assert "model shape: unknown entry 'depth'" in capsys.readouterr().err
 
 
 def test_tiny_size_and_seed(tok):

@@ -100,6 +100,17 @@ def test_init_from_continues_a_trained_model(data, tmp_path):
             cfg(data, tmp_path / "x", init_from=str(tmp_path / "first"), target_format="compact"),
             progress=False,
         )
+    # a shape that is not the model's is an error, not silently ignored
+    with pytest.raises(LagnbError, match="has d_model 32, not 48: --init-from continues a model"):
+        train(
+            cfg(
+                data,
+                tmp_path / "w",
+                init_from=str(tmp_path / "first"),
+                model_overrides={**TINY, "d_model": 48},
+            ),
+            progress=False,
+        )
     with pytest.raises(LagnbError, match=r"--init-from .*missing: no such folder"):
         train(cfg(data, tmp_path / "y", init_from=str(tmp_path / "missing")), progress=False)
     (tmp_path / "empty").mkdir()

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +211,37 @@ def scaled_init_std(size: str) -> float:
     decoders ignoring the encoder."""
     check_size(size)
     return round(SIZES[size]["d_model"] ** -0.5, 4)
+
+
+SHAPE_KEYS: dict[str, tuple[str, ...]] = {
+    "layers": ("encoder_layers", "decoder_layers"),
+    "d_model": ("d_model",),
+    "heads": ("encoder_attention_heads", "decoder_attention_heads"),
+    "ffn": ("encoder_ffn_dim", "decoder_ffn_dim"),
+    "positions": ("max_position_embeddings",),
+}
+"""The shape entries of :data:`SIZES` and the ``BartConfig`` arguments each one sets."""
+
+
+def shape_overrides(size: str, shape: Mapping[str, int]) -> dict[str, int]:
+    """``BartConfig`` arguments that change the shape of a size, for :func:`build_model`:
+    ``shape`` maps entries of :data:`SIZES` (layers, d_model, heads, ffn, positions) to
+    positive integers, e.g. ``{"d_model": 256, "layers": 4}``.  Raises :class:`LagnbError`
+    naming an unknown entry, a value that is not a positive integer, or a ``d_model`` that the
+    number of heads does not divide."""
+    check_size(size)
+    merged = dict(SIZES[size])
+    for key, value in shape.items():
+        if key not in SHAPE_KEYS:
+            raise LagnbError(f"model shape: unknown entry {key!r} (use {', '.join(SHAPE_KEYS)})")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise LagnbError(f"model shape: {key} must be a positive integer, got {value!r}")
+        merged[key] = value
+    if merged["d_model"] % merged["heads"]:
+        raise LagnbError(
+            f"model shape: d_model {merged['d_model']} is not a multiple of heads {merged['heads']}"
+        )
+    return {arg: shape[key] for key in shape for arg in SHAPE_KEYS[key]}
 
 
 def build_model(

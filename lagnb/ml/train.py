@@ -419,6 +419,13 @@ def train(
         for what, has in _format_mismatch(model, cfg):
             option = "--" + what.replace(" ", "-")
             raise LagnbError(f"{source} has {what} {has!r}; pass {option} {has} to train it on")
+        for key, value in cfg.model_overrides.items():
+            has = getattr(model.config, key, None)
+            if has != value:
+                raise LagnbError(
+                    f"{source} has {key} {has!r}, not {value!r}: --init-from continues a model "
+                    "with its own shape and weights (leave out --shape and --init-std)"
+                )
     else:
         state = {"step": 0, "history": [], "tokens": 0, "elapsed": 0.0}
         tokenizer = build_tokenizer()
