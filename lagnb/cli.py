@@ -431,11 +431,10 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     from dataclasses import fields as dc_fields
 
+    from lagnb.ml.model import shape_overrides
     from lagnb.ml.train import TrainConfig, train
 
     kw = {f.name: getattr(args, f.name) for f in dc_fields(TrainConfig) if hasattr(args, f.name)}
-    from lagnb.ml.model import shape_overrides
-
     overrides: dict[str, object] = dict(shape_overrides(args.size, dict(args.shape or ())))
     if args.init_std is not None:
         overrides["init_std"] = args.init_std
