@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from lagnb.errors import TokenError
+from lagnb.errors import LagnbError, TokenError
 from lagnb.ml.metrics import canonical_key, paper_key, parse_structure, score_lagrangian
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
@@ -205,3 +205,61 @@ def test_a_constant_gauge_kinetic_output_scores_nothing_without_gauge_terms():
     assert perfect.f1_no_gauge == 1.0
     assert all(found == n for _, found, n in perfect.by_kind)
     assert perfect.as_dict()["by_kind"]["yukawa"] == [2, 2]  # the Yukawa and its h.c.
+
+
+# the lepton Yukawa y L e† H† + h.c. and the Higgs quartic, written out by hand; WRONG_* is the
+# mistake a trained model made: H for H† (and H† for H), hypercharges no longer adding to zero
+YUK = (
+    "+ FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 ID0 FIELD SPIN 1 / 2 U1 2 HEL - 1 / 2 DAGGER ID1 "
+    "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID2 ID0"
+)
+YUK_HC = (
+    "+ FIELD SPIN 1 / 2 SU2 2 U1 1 HEL 1 / 2 DAGGER ID0 FIELD SPIN 1 / 2 U1 - 2 HEL 1 / 2 ID1 "
+    "FIELD SPIN 0 SU2 2 U1 1 ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID0 ID2"
+)
+WRONG = YUK.replace("FIELD SPIN 0 SU2 2 U1 - 1 DAGGER", "FIELD SPIN 0 SU2 2 U1 1")
+WRONG_HC = YUK_HC.replace("FIELD SPIN 0 SU2 2 U1 1 ID2", "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID2")
+QUARTIC = (
+    "+ FIELD SPIN 0 SU2 2 U1 1 ID0 FIELD SPIN 0 SU2 2 U1 1 ID1 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER "
+    "ID2 FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID3 CONTRACTIONS SU2 ID2 ID0 SU2 ID3 ID1"
+)
+
+
+def test_misses_of_kind_tells_wrong_conjugations_from_absent_terms():
+    from lagnb.ml.metrics import misses_of_kind
+
+    true = " ".join([YUK, YUK_HC, QUARTIC])
+    assert WRONG != YUK and WRONG_HC != YUK_HC
+    relabelled = YUK.replace("ID0", "ID9").replace("ID2", "ID0").replace("ID9", "ID2")
+    cases = [
+        ([relabelled, YUK_HC, QUARTIC], (2, 0, 0)),
+        ([WRONG, WRONG_HC, QUARTIC], (0, 2, 0)),
+        ([WRONG, YUK_HC, QUARTIC, "+ FIELD SPIN"], (1, 1, 0)),  # a malformed term is ignored
+        ([QUARTIC], (0, 0, 2)),
+        ([WRONG], (0, 1, 1)),  # one wrong term stands for one true term
+    ]
+    for pred, (right, same, absent) in cases:
+        got = misses_of_kind(" ".join(pred), true)
+        assert got == {"right": right, "same_fields": same, "absent": absent}, pred
+    assert misses_of_kind(QUARTIC, true, "quartic") == {"right": 1, "same_fields": 0, "absent": 0}
+    with pytest.raises(LagnbError, match="unknown term kind 'yuk'"):
+        misses_of_kind(QUARTIC, true, "yuk")
+
+
+def test_misses_table_counts_per_split():
+    import pandas as pd
+
+    from lagnb.ml.evaluate import misses_table
+
+    true = " ".join([YUK, YUK_HC, QUARTIC])
+    rows = pd.DataFrame(
+        {
+            "split": ["test", "test", "ood"],
+            "target": [true, true, true],
+            "prediction": [QUARTIC, QUARTIC, QUARTIC],  # certified: the wrong terms dropped
+            "raw_prediction": [" ".join([WRONG, YUK_HC]), true, QUARTIC],
+        }
+    )
+    raw = misses_table(rows)
+    assert raw.loc["test"].tolist() == [4, 3, 1, 0] and raw.loc["ood"].tolist() == [2, 0, 0, 2]
+    assert misses_table(rows, raw=False).loc["test"].tolist() == [4, 0, 0, 4]

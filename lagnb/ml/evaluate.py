@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from tqdm import tqdm
 
 from lagnb.errors import LagnbError
 from lagnb.ml.generate import generate_batch
-from lagnb.ml.metrics import TERM_KINDS, score_lagrangian
+from lagnb.ml.metrics import MISS_CLASSES, TERM_KINDS, misses_of_kind, score_lagrangian
 from lagnb.ml.model import Bundle
 from lagnb.physics.catalogue import CATALOGUE
 from lagnb.physics.check import certify_terms
@@ -148,6 +149,24 @@ def summarise(rows: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.D
     out = g.agg(agg)
     out.insert(0, "n", g.size())
     return out
+
+
+def misses_table(rows: pd.DataFrame, kind: str = "yukawa", raw: bool = True) -> pd.DataFrame:
+    """Per split: the true terms of one kind that the model wrote ``right``, wrote with the
+    ``same_fields`` but another conjugation or contraction, or left ``absent``
+    (:func:`lagnb.ml.metrics.misses_of_kind`), from what it wrote before the checker
+    (``raw_prediction``, where the rows have it; ``raw=False``: the certified output)."""
+    column = "raw_prediction" if raw and "raw_prediction" in rows else "prediction"
+    counts: dict[str, Counter] = {}
+    for split, pred, true in zip(rows["split"], rows[column], rows["target"]):
+        counts.setdefault(split, Counter()).update(misses_of_kind(pred, true, kind))
+    table = pd.DataFrame(
+        [[c[m] for m in MISS_CLASSES] for c in counts.values()],
+        index=pd.Index(list(counts), name="split"),
+        columns=list(MISS_CLASSES),
+    )
+    table.insert(0, f"true {kind} terms", table.sum(axis=1))
+    return table
 
 
 def evaluate_examples(

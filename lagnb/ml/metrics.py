@@ -207,3 +207,52 @@ def score_lagrangian(predicted: str, true: str) -> LagrangianScore:
         f1_no_gauge=f1_no_gauge,
         by_kind=_per_kind(structures, true_keys, pred_keys),
     )
+
+
+MISS_CLASSES = ("right", "same_fields", "absent")
+"""How a prediction fares on one true term (:func:`misses_of_kind`)."""
+
+
+def _field_multiset(s: TermStructure) -> tuple[str, ...]:
+    return tuple(sorted(repr(f[0]) for f in s.fields if f is not None))
+
+
+def misses_of_kind(predicted: str, true: str, kind: str = "yukawa") -> dict[str, int]:
+    """Sort the true terms of one kind (:data:`TERM_KINDS`) into ``right`` (the prediction has
+    the term), ``same_fields`` (it has not, but one of its other terms holds the same fields
+    with another conjugation or contraction: the model found the fields and got the rest
+    wrong) and ``absent`` (no predicted term holds those fields).  Each predicted term serves
+    one true term at most; malformed predicted terms are ignored."""
+    if kind not in TERM_KINDS:
+        raise LagnbError(f"unknown term kind {kind!r}; use one of {', '.join(TERM_KINDS)}")
+    true_structures = [parse_structure(t) for t in split_terms(true)]
+    pred: list[TermStructure] = []
+    for t in split_terms(predicted):
+        try:
+            pred.append(parse_structure(t))
+        except LagnbError:
+            continue
+    pred_keys = Counter(canonical_key(p) for p in pred)
+    true_keys = Counter(canonical_key(t) for t in true_structures)
+    # predicted terms that match no true term may stand for a true term with other daggers
+    spare = Counter()
+    for p in pred:
+        key = canonical_key(p)
+        if true_keys[key] > 0:
+            true_keys[key] -= 1
+        else:
+            spare[_field_multiset(p)] += 1
+    out = dict.fromkeys(MISS_CLASSES, 0)
+    for t in true_structures:
+        if t.kind != kind:
+            continue
+        key = canonical_key(t)
+        if pred_keys[key] > 0:
+            pred_keys[key] -= 1
+            out["right"] += 1
+        elif spare[_field_multiset(t)] > 0:
+            spare[_field_multiset(t)] -= 1
+            out["same_fields"] += 1
+        else:
+            out["absent"] += 1
+    return out
