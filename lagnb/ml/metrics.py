@@ -226,18 +226,18 @@ def misses_of_kind(predicted: str, true: str, kind: str = "yukawa") -> dict[str,
     if kind not in TERM_KINDS:
         raise LagnbError(f"unknown term kind {kind!r}; use one of {', '.join(TERM_KINDS)}")
     true_structures = [parse_structure(t) for t in split_terms(true)]
-    pred: list[TermStructure] = []
+    pred: list[tuple[tuple, TermStructure]] = []
     for t in split_terms(predicted):
         try:
-            pred.append(parse_structure(t))
+            st = parse_structure(t)
         except LagnbError:
             continue
-    pred_keys = Counter(canonical_key(p) for p in pred)
+        pred.append((canonical_key(st), st))
+    pred_keys = Counter(key for key, _ in pred)
     true_keys = Counter(canonical_key(t) for t in true_structures)
     # predicted terms that match no true term may stand for a true term with other daggers
     spare = Counter()
-    for p in pred:
-        key = canonical_key(p)
+    for key, p in pred:
         if true_keys[key] > 0:
             true_keys[key] -= 1
         else:
