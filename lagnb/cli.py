@@ -13,8 +13,8 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from lagnb.errors import LagnbError
 
@@ -686,24 +686,21 @@ def _weights_arg(text: str) -> dict[str, float] | list[str]:
     return items
 
 
-def _shape_arg(text: str) -> tuple[str, int]:
-    key, _, value = text.partition("=")
-    try:
-        return key.strip(), int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected ENTRY=INTEGER (e.g. d_model=256), got {text!r}"
-        ) from None
+def _pair_arg(convert: Callable[[str], Any], form: str) -> Callable[[str], tuple[str, Any]]:
+    """An argparse type for ``KEY=VALUE`` (``form`` shows one in the error message)."""
+
+    def parse(text: str) -> tuple[str, Any]:
+        key, _, value = text.partition("=")
+        try:
+            return key.strip(), convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {form}, got {text!r}") from None
+
+    return parse
 
 
-def _target_arg(text: str) -> tuple[str, float]:
-    name, _, frac = text.partition("=")
-    try:
-        return name.strip(), float(frac)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected FEATURE=FRACTION (e.g. trilinear=0.25), got {text!r}"
-        ) from None
+_shape_arg = _pair_arg(int, "ENTRY=INTEGER (e.g. d_model=256)")
+_target_arg = _pair_arg(float, "FEATURE=FRACTION (e.g. trilinear=0.25)")
 
 
 def _add_sample(sub: argparse._SubParsersAction) -> None:
