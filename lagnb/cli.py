@@ -377,7 +377,8 @@ def _add_train(sub: argparse._SubParsersAction, full: bool = True) -> None:
         "groups; converted to and from BART-L at the edges)",
         "input_format": "how the model reads the field list: bart-l (the public spelling) or "
         "compact (five tokens a field: FIELD, Lorentz type, SU(3) and SU(2) reps, 6Y as one "
-        "token; converted from BART-L at the edge)",
+        "token; converted from BART-L at the edge) or conjugates (compact, each field followed by "
+        "its conjugate after DAGGER)",
         "term_order": "the order the model learns to write terms in: engine (Yukawas first) or "
         "kinetic-first (kinetic, gauge kinetic, mass, quartic, trilinear terms, then Yukawas)",
         "init_from": "start from this trained model folder's weights (a new optimizer and "

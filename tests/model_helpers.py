@@ -70,3 +70,20 @@ def write_dataset(root: Path) -> Path:
     counts = {split: len(rs) for split, rs in splits.items()}
     write_json(root / "meta.json", {"format": FORMAT_VERSION, "kind": "test", "counts": counts})
     return root
+
+
+def tiny_train_config(data: Path | str, out: Path | str, **kw):
+    """A :class:`~lagnb.ml.train.TrainConfig` for a tiny model (:data:`TINY`) on one thread,
+    batches of 4, one validation batch; ``kw`` sets the rest (steps, schedule, formats)."""
+    from lagnb.ml.train import TrainConfig
+
+    base = dict(
+        data=str(data),
+        out=str(out),
+        size="tiny",
+        batch_size=4,
+        eval_batches=1,
+        threads=1,
+        model_overrides=TINY,
+    )
+    return TrainConfig(**{**base, **kw})

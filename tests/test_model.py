@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import torch
-from model_helpers import FIELD_LISTS, TINY, write_dataset
+from model_helpers import FIELD_LISTS, TINY, tiny_train_config, write_dataset
 
 from lagnb.errors import FieldError, LagnbError, TokenError
 from lagnb.ml.generate import generate, generate_batch, prediction_json
@@ -496,19 +496,10 @@ def test_damaged_shipped_model_says_how_to_restore_it(shipped_copy, monkeypatch)
 @pytest.fixture(scope="module")
 def stopped_run(tmp_path_factory):
     """A tiny training run stopped after one step: OUT/checkpoint holds its state."""
-    from lagnb.ml.train import TrainConfig, train
+    from lagnb.ml.train import train
 
     root = tmp_path_factory.mktemp("run")
-    cfg = TrainConfig(
-        data=str(write_dataset(root / "data")),
-        out=str(root / "out"),
-        size="tiny",
-        steps=4,
-        batch_size=4,
-        eval_batches=1,
-        threads=1,
-        model_overrides=TINY,
-    )
+    cfg = tiny_train_config(write_dataset(root / "data"), root / "out", steps=4)
     train(cfg, stop_after=1, progress=False)
     return cfg
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from model_helpers import TINY, write_dataset
+from model_helpers import TINY, tiny_train_config, write_dataset
 
 from lagnb.errors import LagnbError, TokenError
 from lagnb.ml.metrics import score_lagrangian
@@ -282,26 +282,8 @@ def data(tmp_path_factory):
 
 
 def train_config(data, out, **kw):
-    from lagnb.ml.train import TrainConfig
-
-    base = dict(
-        data=str(data),
-        out=str(out),
-        size="tiny",
-        steps=12,
-        batch_size=4,
-        lr=5e-3,
-        warmup=2,
-        eval_every=6,
-        eval_batches=1,
-        log_every=3,
-        seed=3,
-        threads=1,
-        model_overrides=TINY,
-        target_format="compact",
-    )
-    base.update(kw)
-    return TrainConfig(**base)
+    base = dict(steps=12, lr=5e-3, warmup=2, eval_every=6, log_every=3, seed=3)
+    return tiny_train_config(data, out, **{**base, "target_format": "compact", **kw})
 
 
 @pytest.fixture(scope="module")
@@ -549,6 +531,31 @@ def test_compact_input_spells_each_field_in_five_tokens():
         to_model_input(fields, "short")
 
 
+def test_conjugates_input_follows_each_field_with_its_conjugate():
+    """Written out by hand: the lepton doublet's conjugate is right-handed with 6Y = +6, a
+    colour triplet's is an anti-triplet with the opposite 6Y, a neutral singlet scalar's has
+    the same quantum numbers; ten tokens a field."""
+    from lagnb.ml.targets import to_model_input
+    from lagnb.ml.tokenizer import build_tokenizer, encode_input
+
+    fields = (Field.left(1, 2, -1), Field.scalar(1, 2, 1), Field.left(3, 1, Fraction(4, 3)))
+    assert to_model_input(fields, "conjugates") == (
+        "[SOS] FIELD LEFT SU3:1 SU2:2 6Y:-6 DAGGER RIGHT SU3:1 SU2:2 6Y:6 "
+        "FIELD SCALAR SU3:1 SU2:2 6Y:6 DAGGER SCALAR SU3:1 SU2:2 6Y:-6 "
+        "FIELD LEFT SU3:3 SU2:1 6Y:8 DAGGER RIGHT SU3:3b SU2:1 6Y:-8 [EOS]"
+    )
+    assert to_model_input((Field.scalar(1, 1, 0),), "conjugates") == (
+        "[SOS] FIELD SCALAR SU3:1 SU2:1 6Y:0 DAGGER SCALAR SU3:1 SU2:1 6Y:0 [EOS]"
+    )
+    # the BART-L spelling of an unusual hypercharge is negated too
+    assert to_model_input((Field.scalar(3, 1, Fraction(-5, 7)),), "conjugates") == (
+        "[SOS] FIELD SCALAR SU3:3 SU2:1 U1 - 5 / 7 DAGGER SCALAR SU3:3b SU2:1 U1 5 / 7 [EOS]"
+    )
+    tok = build_tokenizer()
+    ids = encode_input(tok, fields_tokens(fields), "conjugates")
+    assert len(ids) == 2 + 3 * 10 and tok.unk_token_id not in ids
+
+
 def test_compact_input_tells_every_field_of_the_engine_domain_apart():
     from lagnb.ml.targets import to_model_input
     from lagnb.ml.tokenizer import build_tokenizer, encode_input
@@ -568,27 +575,28 @@ def test_compact_input_tells_every_field_of_the_engine_domain_apart():
         assert len(ids) == 7 and tok.unk_token_id not in ids
 
 
-def test_a_compact_input_model_trains_records_and_generates(data, tmp_path):
+@pytest.mark.parametrize("fmt", ["compact", "conjugates"])
+def test_a_compact_input_model_trains_records_and_generates(data, tmp_path, fmt):
     from lagnb.ml.generate import generate_batch
     from lagnb.ml.model import load_bundle
     from lagnb.ml.train import train
 
     out = tmp_path / "cin"
-    cfg = train_config(data, out, input_format="compact", term_order="kinetic-first")
+    cfg = train_config(data, out, input_format=fmt, term_order="kinetic-first")
     train(cfg, progress=False)
     config = json.loads((out / "config.json").read_text())
-    assert config["lagnb_input_format"] == "compact"
+    assert config["lagnb_input_format"] == fmt
     assert config["lagnb_term_order"] == "kinetic-first"
     bundle = load_bundle(out)
-    assert bundle.input_format == "compact" and bundle.target_format == "compact"
+    assert bundle.input_format == fmt and bundle.target_format == "compact"
     assert bundle.term_order == "kinetic-first"
     outs = generate_batch(bundle, [fields_tokens((Field.scalar(1, 2, 1),))], max_new_tokens=40)
     assert isinstance(outs[0], str)
     # training it further needs the same formats, and says which option to pass
-    with pytest.raises(LagnbError, match="has input format 'compact'; pass --input-format compact"):
+    with pytest.raises(LagnbError, match=f"has input format '{fmt}'; pass --input-format {fmt}"):
         train(train_config(data, tmp_path / "x", init_from=str(out)), progress=False)
     with pytest.raises(LagnbError, match="has term order 'kinetic-first'; pass --term-order kin"):
-        cfg = train_config(data, tmp_path / "y", init_from=str(out), input_format="compact")
+        cfg = train_config(data, tmp_path / "y", init_from=str(out), input_format=fmt)
         train(cfg, progress=False)
     # a damaged record is named
     config["lagnb_input_format"] = "short"

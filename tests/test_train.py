@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from model_helpers import TINY, write_dataset
+from model_helpers import TINY, tiny_train_config, write_dataset
 from safetensors.torch import load_file
 
 from lagnb.cli import main
@@ -19,24 +19,9 @@ def data(tmp_path_factory):
 
 def cfg(data, out, **kw) -> TrainConfig:
     base = dict(
-        data=str(data),
-        out=str(out),
-        size="tiny",
-        steps=6,
-        batch_size=4,
-        grad_accum=2,
-        lr=3e-3,
-        warmup=2,
-        eval_every=3,
-        eval_batches=1,
-        save_every=100,
-        log_every=2,
-        seed=5,
-        threads=1,
-        model_overrides=TINY,
+        steps=6, grad_accum=2, lr=3e-3, warmup=2, eval_every=3, save_every=100, log_every=2, seed=5
     )
-    base.update(kw)
-    return TrainConfig(**base)
+    return tiny_train_config(data, out, **{**base, **kw})
 
 
 def weights(path):

@@ -21,7 +21,7 @@ import torch
 
 from lagnb.errors import LagnbError
 from lagnb.figures import new_figure
-from lagnb.ml.targets import INPUT_WORDS
+from lagnb.ml.targets import COMPACT_INPUTS, INPUT_WORDS
 from lagnb.physics.fields import Field, fields_tokens
 from lagnb.physics.tokens import FIELD_REFS, SPECIAL_TOKENS
 
@@ -90,10 +90,11 @@ def token_embedding_pca(
     """PCA of the learned token embeddings (special tokens left out unless ``specials``; the
     compact format's field references ``F0``–``F15`` left out unless the model writes them,
     :attr:`~lagnb.ml.model.Bundle.target_format` ``"compact"``, and the compact input words
-    unless it reads them, :attr:`~lagnb.ml.model.Bundle.input_format` ``"compact"``)."""
+    unless it reads them, :attr:`~lagnb.ml.model.Bundle.input_format` ``"compact"`` or
+    ``"conjugates"``)."""
     names, weight = token_embeddings(bundle)
     unused = set() if bundle.target_format == "compact" else set(FIELD_REFS)
-    if bundle.input_format != "compact":
+    if bundle.input_format not in COMPACT_INPUTS:
         unused |= set(INPUT_WORDS)
     keep = [
         i for i, n in enumerate(names) if (specials or n not in SPECIAL_TOKENS) and n not in unused

@@ -46,6 +46,7 @@ from transformers import (
 
 from lagnb.errors import LagnbError
 from lagnb.ml.targets import (
+    COMPACT_INPUTS,
     INPUT_FORMATS,
     INPUT_WORDS,
     TARGET_FORMATS,
@@ -445,7 +446,7 @@ def load_bundle(
                 f"{p / 'config.json'} records the unknown {what} {value!r} (expected one of "
                 f"{', '.join(known)}); {fix}"
             )
-        if value == "compact" and not set(words) <= vocab.keys():
+        if value in ("compact", *COMPACT_INPUTS) and not set(words) <= vocab.keys():
             raise LagnbError(
                 f"{p / 'tokenizer.json'} lacks the tokens of the compact {what} ({words[0]} …) "
                 f"that {p / 'config.json'} records; {fix}"

@@ -63,6 +63,16 @@ representations (``SU3:1``, ``SU3:3b``, …, ``SU2:2``, …) and six times its h
 
 Charges add up by adding one token's worth each, not by reading fractions digit by digit.  A
 hypercharge that is not a multiple of 1/6 in [−2, 2] keeps its BART-L spelling (``U1 5 / 7``).
+
+``"conjugates"`` is the compact spelling with every field followed by its conjugate, spelled
+the same way after ``DAGGER`` (opposite Lorentz type, conjugate SU(3) representation, −6Y)::
+
+    [SOS] FIELD LEFT SU3:1 SU2:2 6Y:-6 DAGGER RIGHT SU3:1 SU2:2 6Y:6
+          FIELD SCALAR SU3:1 SU2:2 6Y:6 DAGGER SCALAR SU3:1 SU2:2 6Y:-6 [EOS]
+
+A term is a product of such entries whose 6Y add up to zero; with the conjugates written out, a
+model picks entries and adds their numbers instead of also choosing the sign of each (the
+Yukawa mistakes of a compact-input model are mostly a wrong conjugation).
 :func:`to_model_input` converts; the conversion only goes one way (inputs are never written).
 
 **Term order.**  A model may learn to write the terms in another order than the engine lists
@@ -120,8 +130,11 @@ COMPACT_WORDS = frozenset(
 """Every token of the compact spelling (no ``FIELD``, ``SPIN``, ``HEL``, digits or ``/``)."""
 
 
-INPUT_FORMATS = ("bart-l", "compact")
+INPUT_FORMATS = ("bart-l", "compact", "conjugates")
 """The spellings of the field list a model can read (default ``"bart-l"``)."""
+
+COMPACT_INPUTS = ("compact", "conjugates")
+"""The input formats spelled with :data:`INPUT_WORDS`."""
 
 LORENTZ_WORDS = ("SCALAR", "LEFT", "RIGHT")
 SU3_WORDS = {1: "SU3:1", 3: "SU3:3", -3: "SU3:3b", 6: "SU3:6", -6: "SU3:6b", 8: "SU3:8"}
@@ -153,17 +166,25 @@ def to_model_input(fields: Sequence[Field], input_format: str) -> str:
         return fields_tokens(fields)
     out = ["[SOS]"]
     for f in fields:
-        lorentz = "SCALAR" if f.is_scalar else ("LEFT" if f.helicity < 0 else "RIGHT")
-        out += ["FIELD", lorentz, SU3_WORDS[f.su3], SU2_WORDS[f.su2]]
-        six_y = 6 * f.y
-        if six_y.denominator == 1 and abs(six_y) <= MAX_6Y:
-            out.append(Y_WORDS[int(six_y)])
-        else:  # the BART-L spelling, U1 … up to HEL
-            toks = f.tokens()
-            start = toks.index("U1")
-            out += toks[start : toks.index("HEL") if "HEL" in toks else len(toks)]
+        out += ["FIELD", *_compact_quantum_numbers(f)]
+        if input_format == "conjugates":
+            out += ["DAGGER", *_compact_quantum_numbers(f.conjugate())]
     out.append("[EOS]")
     return " ".join(out)
+
+
+def _compact_quantum_numbers(f: Field) -> list[str]:
+    """Lorentz type, SU(3) and SU(2) representations and 6Y of ``f`` in compact words."""
+    lorentz = "SCALAR" if f.is_scalar else ("LEFT" if f.helicity < 0 else "RIGHT")
+    out = [lorentz, SU3_WORDS[f.su3], SU2_WORDS[f.su2]]
+    six_y = 6 * f.y
+    if six_y.denominator == 1 and abs(six_y) <= MAX_6Y:
+        out.append(Y_WORDS[int(six_y)])
+    else:  # the BART-L spelling, U1 … up to HEL
+        toks = f.tokens()
+        start = toks.index("U1")
+        out += toks[start : toks.index("HEL") if "HEL" in toks else len(toks)]
+    return out
 
 
 TERM_ORDERS = ("engine", "kinetic-first")
