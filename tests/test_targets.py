@@ -488,14 +488,14 @@ def test_bart_l_model_output_is_the_raw_decoding(tmp_path):
     assert out == decode(tok, raw.tolist()[1:])
 
 
-def test_shipped_model_reads_compact_inputs_writes_compact_targets_and_answers_in_bart_l():
+def test_shipped_model_reads_conjugates_inputs_writes_compact_targets_and_answers_in_bart_l():
     from lagnb.ml.generate import generate
     from lagnb.ml.metrics import score_lagrangian
     from lagnb.ml.model import load_bundle
     from lagnb.physics.engine import lagrangian
 
     b = load_bundle()
-    assert b.target_format == "compact" and b.input_format == "compact"
+    assert b.target_format == "compact" and b.input_format == "conjugates"
     assert len(b.tokenizer) == 95
     assert b.tokenizer.convert_ids_to_tokens(list(range(41))) == list(VOCABULARY)
     g = generate(b, HIGGS_INPUT, details=True)  # the default: constrained and certified
