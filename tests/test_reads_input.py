@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from model_helpers import row
+from model_helpers import row, tiny_train_config
 
 from lagnb.data.reader import FORMAT_VERSION, part_path
 from lagnb.data.writer import write_json, write_rows
@@ -26,7 +26,7 @@ from lagnb.ml.evaluate import input_sensitivity
 from lagnb.ml.generate import generate_batch
 from lagnb.ml.metrics import score_lagrangian
 from lagnb.ml.model import load_bundle, scaled_init_std
-from lagnb.ml.train import TrainConfig, train
+from lagnb.ml.train import train
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
 
@@ -54,10 +54,9 @@ def trained(tmp_path_factory):
     counts = {split: len(rs) for split, rs in splits.items()}
     write_json(data / "meta.json", {"format": FORMAT_VERSION, "kind": "test", "counts": counts})
     out = tmp_path_factory.mktemp("model")
-    cfg = TrainConfig(
-        data=str(data),
-        out=str(out),
-        size="tiny",
+    cfg = tiny_train_config(
+        data,
+        out,
         steps=500,
         batch_size=8,
         lr=2e-3,
@@ -67,7 +66,6 @@ def trained(tmp_path_factory):
         save_every=10_000,
         log_every=50,
         seed=0,
-        threads=1,
         keep_checkpoint=False,
         target_format="compact",
         input_format="compact",
