@@ -282,8 +282,10 @@ def data(tmp_path_factory):
 
 
 def train_config(data, out, **kw):
-    base = dict(steps=12, lr=5e-3, warmup=2, eval_every=6, log_every=3, seed=3)
-    return tiny_train_config(data, out, **{**base, "target_format": "compact", **kw})
+    base = dict(
+        steps=12, lr=5e-3, warmup=2, eval_every=6, log_every=3, seed=3, target_format="compact"
+    )
+    return tiny_train_config(data, out, **{**base, **kw})
 
 
 @pytest.fixture(scope="module")

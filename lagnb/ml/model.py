@@ -446,7 +446,8 @@ def load_bundle(
                 f"{p / 'config.json'} records the unknown {what} {value!r} (expected one of "
                 f"{', '.join(known)}); {fix}"
             )
-        if value in ("compact", *COMPACT_INPUTS) and not set(words) <= vocab.keys():
+        # "compact" names both a target and an input format; "conjugates" only an input format
+        if value in COMPACT_INPUTS and not set(words) <= vocab.keys():
             raise LagnbError(
                 f"{p / 'tokenizer.json'} lacks the tokens of the compact {what} ({words[0]} …) "
                 f"that {p / 'config.json'} records; {fix}"

@@ -73,6 +73,7 @@ the same way after ``DAGGER`` (opposite Lorentz type, conjugate SU(3) representa
 A term is a product of such entries whose 6Y add up to zero; with the conjugates written out, a
 model picks entries and adds their numbers instead of also choosing the sign of each (the
 Yukawa mistakes of a compact-input model are mostly a wrong conjugation).
+
 :func:`to_model_input` converts; the conversion only goes one way (inputs are never written).
 
 **Term order.**  A model may learn to write the terms in another order than the engine lists
