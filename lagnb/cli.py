@@ -529,6 +529,19 @@ def _add_decoding_flags(p: argparse.ArgumentParser) -> None:
         help="keep every generated term (default: terms the term checker rejects are dropped)",
     )
     p.add_argument("--constrained", action="store_true", help=argparse.SUPPRESS)  # the default
+    p.add_argument(
+        "--alternatives",
+        type=_int_at_least(0),
+        default=None,
+        help="for a term the checker rejects, try the model's N best alternatives for that "
+        "term and keep the first it certifies (0: drop it; default: lagnb.ml.generate's "
+        "ALTERNATIVES)",
+    )
+
+
+def _alternatives(args: argparse.Namespace) -> dict[str, int]:
+    """--alternatives as a keyword argument, where given (the default lives with the decoder)."""
+    return {} if args.alternatives is None else {"alternatives": args.alternatives}
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
@@ -537,8 +550,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
         help="write a Lagrangian with a trained model (only terms the checker certifies)",
         description="Write the Lagrangian of a field list with a trained model.  By default "
         "decoding is grammar-constrained and every generated term goes to the engine's term "
-        "checker: the terms it rejects are dropped, and their number is reported on stderr "
-        "(--json lists them with the checker's reason).  --unconstrained --raw prints the "
+        "checker: the terms it rejects are replaced by the model's first certified alternative "
+        "(--alternatives) or dropped, and their numbers are reported on stderr (--json lists "
+        "them with the checker's reason).  --unconstrained --raw prints the "
         "model's raw output.",
     )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
@@ -555,8 +569,16 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_generate)
 
 
-def _dropped_note(command: str, n: int) -> None:
-    """One line on stderr: how many generated terms the checker dropped."""
+def _dropped_note(command: str, n: int, replaced: int = 0) -> None:
+    """One line on stderr: how many generated terms the checker dropped, and how many it
+    replaced by a certified alternative of the model's."""
+    if replaced:
+        print(
+            f"lagnb {command}: {replaced} generated term{'' if replaced == 1 else 's'} failed "
+            "the checker and the model's certified alternative replaced "
+            f"{'it' if replaced == 1 else 'them'} (--alternatives 0 drops them)",
+            file=sys.stderr,
+        )
     if n:
         print(
             f"lagnb {command}: {n} generated term{'' if n == 1 else 's'} failed the checker and "
@@ -581,16 +603,18 @@ def _run_generate(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         constrained=not args.unconstrained,
         certified=not args.raw,
+        **_alternatives(args),
         details=True,
     )
     if args.json:
         out = prediction_json(args.fields, g.text)
         out["dropped"] = [d.to_json() for d in g.dropped]
+        out["replaced"] = [{"rejected": d.to_json(), "by": t} for d, t in g.replaced]
         out["finished"] = g.finished
         print(json.dumps(out, indent=2))
     else:
         print(g.text)
-    _dropped_note("generate", len(g.dropped))
+    _dropped_note("generate", len(g.dropped), len(g.replaced))
     return 0
 
 
@@ -600,8 +624,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         help="score a model against the engine (data + benchmarks)",
         description="Generate for held-out field lists and the named benchmarks, and score "
         "against the engine.  By default decoding is grammar-constrained and the generated "
-        "terms the term checker rejects are dropped before scoring (the columns raw_validity "
-        "and dropped_terms say how many); --unconstrained --raw scores the model's raw output.",
+        "terms the term checker rejects are replaced by the model's first certified alternative "
+        "or dropped before scoring (the columns raw_validity, replaced_terms and dropped_terms "
+        "say how many); --unconstrained --raw scores the model's raw output.",
     )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--data", default=None, help="dataset folder (splits test, ood)")
@@ -644,6 +669,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         num_beams=args.beams,
         constrained=not args.unconstrained,
         certified=not args.raw,
+        **_alternatives(args),
         check=args.check,
         progress=not args.json,
     )

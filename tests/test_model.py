@@ -232,7 +232,8 @@ def test_certified_by_default(bundle_dir):
     b = load_bundle(bundle_dir)
     inputs = [HIGGS, *FIELD_LISTS]
     raw = dict(constrained=False, certified=False)
-    for kw, raw_kw in ((dict(), dict(certified=False)), (dict(constrained=False), raw)):
+    plain = dict(alternatives=0)  # rejected terms dropped, not replaced (tested below)
+    for kw, raw_kw in ((plain, dict(certified=False)), (dict(constrained=False), raw)):
         texts = generate_batch(b, inputs, max_new_tokens=60, **kw)
         gens = generate_batch(b, inputs, max_new_tokens=60, details=True, **kw)
         assert texts == [g.text for g in gens]
@@ -267,6 +268,122 @@ def test_certified_output_keeps_the_prefix(bundle_dir):
         assert all(check_term(HIGGS, t).valid for t in new)
         assert bad not in [d.tokens for d in g.dropped]  # the user's own term is not judged
         assert g.dropped and split_terms(g.raw)[len(split_terms(prefix)) - 1].startswith(mass)
+
+
+def test_alternatives_without_a_certified_one_drop_as_before(bundle_dir):
+    """An untrained model's alternatives are garbage too: nothing is replaced, and the output,
+    the raw text and its validity are those of plain certification."""
+    b = load_bundle(bundle_dir)
+    inputs = [HIGGS, *FIELD_LISTS]
+    plain = generate_batch(b, inputs, max_new_tokens=60, details=True, alternatives=0)
+    tried = generate_batch(b, inputs, max_new_tokens=60, details=True, alternatives=3)
+    assert sum(g.rejected for g in tried) > 0
+    for p, g in zip(plain, tried):
+        assert g.replaced == () and (g.text, g.raw, g.dropped) == (p.text, p.raw, p.dropped)
+        assert (g.checked, g.rejected, g.finished) == (p.checked, p.rejected, p.finished)
+    with pytest.raises(LagnbError, match="alternatives must be 0 or more"):
+        generate(b, HIGGS, alternatives=-1)
+
+
+LEPTONS = (
+    "[SOS] "
+    + " ".join(
+        (
+            "FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2",  # L
+            "FIELD SPIN 1 / 2 U1 2 HEL - 1 / 2",  # the left-handed positron e^c
+            "FIELD SPIN 0 SU2 2 U1 1",  # H
+        )
+    )
+    + " [EOS]"
+)
+
+
+def test_a_rejected_term_is_replaced_by_an_alternative_of_the_same_fields_first(
+    bundle_dir, monkeypatch
+):
+    """The choice among the model's alternatives (stubbed here, best first) for the Yukawa term
+    L e^c H, rejected (hypercharges -1 + 2 + 1): the certified L e^c H† even when the model
+    ranks the Higgs quartic above it; else the best certified term not already written; else
+    none (the term is dropped)."""
+    import lagnb.ml.generate as gen
+
+    b = load_bundle(bundle_dir)
+    higgs = "FIELD SPIN 0 SU2 2 U1 1"
+    higgs_bar = "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"
+    lepton = "FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 ID0 FIELD SPIN 1 / 2 U1 2 HEL - 1 / 2 ID1"
+    mass = f"+ {higgs} ID0 {higgs_bar} ID1 CONTRACTIONS SU2 ID1 ID0"
+    quartic = (
+        f"+ {higgs} ID0 {higgs} ID1 {higgs_bar} ID2 {higgs_bar} ID3 "
+        "CONTRACTIONS SU2 ID2 ID0 SU2 ID3 ID1"
+    )
+    wrong = f"+ {lepton} {higgs} ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID0 ID2"
+    yukawa = f"+ {lepton} {higgs_bar} ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID2 ID0"
+    assert not check_term(LEPTONS, wrong).valid
+    assert all(check_term(LEPTONS, t).valid for t in (mass, quartic, yukawa))
+    first = gen.Continuation("", f"{mass} {wrong}", True)
+    parsed = gen._parse_input(b, LEPTONS)
+    for offered, kept in (
+        ([quartic, wrong, yukawa], yukawa),
+        ([mass, quartic], quartic),  # the mass term is written already
+        ([mass, wrong], None),
+    ):
+        monkeypatch.setattr(gen, "_alternatives", lambda *a, offered=offered: offered)
+        # a budget of one token: no room to write on after the replacement
+        g = gen._with_alternatives(b, parsed, first, 3, 1, max_new_tokens=1)
+        assert g.raw == first.full and (g.checked, g.rejected) == (2, 1)
+        if kept is None:
+            assert g.text == mass and [d.tokens for d in g.dropped] == [wrong] and not g.replaced
+        else:
+            assert g.text == f"{mass} {kept}" and g.dropped == ()
+            assert [(d.tokens, t) for d, t in g.replaced] == [(wrong, kept)]
+
+
+def test_shipped_model_writes_the_lepton_sector_exactly_with_its_alternatives():
+    """The lepton sector with the Higgs, one of the paper's named models: the shipped model's
+    own greedy output writes its Yukawa coupling L e^c H† with the Higgs unconjugated (rejected:
+    the hypercharges add up to 2); by default its certified alternative replaces it, and the
+    Lagrangian is the engine's, term for term."""
+    from lagnb.ml.metrics import score_lagrangian
+    from lagnb.physics.engine import lagrangian
+
+    b = load_bundle()
+    true = lagrangian(LEPTONS).tokens()
+    plain = generate(b, LEPTONS, details=True, alternatives=0)
+    g = generate(b, LEPTONS, details=True)
+    assert not score_lagrangian(plain.text, true).exact
+    assert score_lagrangian(g.text, true).exact
+    assert g.raw == plain.raw and g.raw_validity == plain.raw_validity < 1
+    assert g.replaced and g.dropped == ()
+    for rejected, term in g.replaced:
+        assert not check_term(LEPTONS, rejected.tokens).valid and check_term(LEPTONS, term).valid
+        assert term in split_terms(g.text)
+
+
+def test_cli_generate_reports_the_replaced_terms(capsys):
+    """The shipped model on the lepton sector: by default the replacement is said on stderr and
+    listed in --json; --alternatives 0 drops the rejected terms instead."""
+    from lagnb.cli import main
+
+    g = generate(load_bundle(), LEPTONS, details=True)
+    n = len(g.replaced)
+    assert main(["generate", LEPTONS]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == g.text
+    assert err.splitlines() == [
+        f"lagnb generate: {n} generated term{'' if n == 1 else 's'} failed the checker and the "
+        f"model's certified alternative replaced {'it' if n == 1 else 'them'} "
+        "(--alternatives 0 drops them)"
+    ]
+    assert main(["generate", "--json", LEPTONS]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(r["rejected"]["tokens"], r["by"]) for r in out["replaced"]] == [
+        (d.tokens, t) for d, t in g.replaced
+    ]
+    assert out["dropped"] == [] and all(t["check"]["valid"] for t in out["terms"])
+    assert main(["generate", "--alternatives", "0", LEPTONS]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == generate(load_bundle(), LEPTONS, alternatives=0)
+    assert "dropped (--raw keeps them)" in err and "replaced" not in err
 
 
 def test_empty_field_list_is_an_error(bundle_dir):

@@ -35,7 +35,7 @@ import torch
 from tqdm import tqdm
 
 from lagnb.errors import LagnbError
-from lagnb.ml.generate import generate_batch
+from lagnb.ml.generate import ALTERNATIVES, generate_batch
 from lagnb.ml.metrics import MISS_CLASSES, TERM_KINDS, misses_of_kind, score_lagrangian
 from lagnb.ml.model import Bundle
 from lagnb.physics.catalogue import CATALOGUE
@@ -57,6 +57,7 @@ SUMMARY_COLUMNS = [
     "validity",
     "raw_validity",
     "dropped_terms",
+    "replaced_terms",
     "malformed_terms",
     "truncated",
     *(f"recall_{k}" for k in TERM_KINDS if k != "other"),
@@ -64,7 +65,8 @@ SUMMARY_COLUMNS = [
 """Summary columns: ``f1_no_gauge`` leaves gauge kinetic terms out (a constant output earns
 F1 from them alone), ``recall_<kind>`` is the recall of the true terms of one kind;
 ``validity`` is that of the (certified) output, ``raw_validity`` that of the raw generated
-terms, ``dropped_terms`` and ``malformed_terms`` are totals."""
+terms, ``dropped_terms``, ``replaced_terms`` (rejected terms a certified alternative of the
+model's replaced) and ``malformed_terms`` are totals."""
 
 
 def score_example(
@@ -128,16 +130,17 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 def summarise(rows: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean of the scores per group (``n`` = examples; ``malformed_terms`` and
-    ``dropped_terms`` are totals)."""
+    """Mean of the scores per group (``n`` = examples; ``malformed_terms``,
+    ``dropped_terms`` and ``replaced_terms`` are totals)."""
     df = rows.copy()
     df["malformed_terms"] = df["n_malformed"]
     for col, missing in (("validity", float("nan")), ("raw_validity", float("nan"))):
         if col not in df:
             df[col] = missing
-    if "dropped_terms" not in df:
-        df["dropped_terms"] = 0
-    totals = ("malformed_terms", "dropped_terms")
+    for col in ("dropped_terms", "replaced_terms"):
+        if col not in df:
+            df[col] = 0
+    totals = ("malformed_terms", "dropped_terms", "replaced_terms")
     agg = {c: "mean" for c in SUMMARY_COLUMNS if c not in ("n", *totals)}
     agg.update(dict.fromkeys(totals, "sum"))
     if by is None:
@@ -176,6 +179,7 @@ def evaluate_examples(
     num_beams: int = 1,
     constrained: bool = True,
     certified: bool = True,
+    alternatives: int = ALTERNATIVES,
     batch_size: int = 16,
     check: bool = True,
     progress: bool = True,
@@ -183,9 +187,10 @@ def evaluate_examples(
 ) -> pd.DataFrame:
     """Generate and score examples (dicts with ``input`` and optionally ``target``, ``split``,
     ``name``), ``batch_size`` at a time.  Outputs that hit the token limit are marked
-    ``truncated``.  ``constrained`` and ``certified`` as in
+    ``truncated``.  ``constrained``, ``certified`` and ``alternatives`` as in
     :func:`~lagnb.ml.generate.generate_batch`: the scores are those of the certified output;
-    ``raw_validity`` and ``dropped_terms`` say what certification removed."""
+    ``raw_validity`` is that of the model's own output, ``dropped_terms`` and
+    ``replaced_terms`` say what certification removed and replaced."""
     examples = list(examples)
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(examples), desc="evaluate", disable=not progress, unit="ex")
@@ -198,6 +203,7 @@ def evaluate_examples(
             num_beams=num_beams,
             constrained=constrained,
             certified=certified,
+            alternatives=alternatives,
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
             details=True,
@@ -212,6 +218,7 @@ def evaluate_examples(
             # uncertified, the prediction is the raw output: its validity is the raw validity
             row["raw_validity"] = g.raw_validity if certified else row["validity"]
             row["dropped_terms"] = len(g.dropped)
+            row["replaced_terms"] = len(g.replaced)
             row["truncated"] = not g.finished
             row["seconds"] = dt
             rows.append(row)
@@ -271,6 +278,7 @@ def evaluate(
     num_beams: int = 1,
     constrained: bool = True,
     certified: bool = True,
+    alternatives: int = ALTERNATIVES,
     batch_size: int = 16,
     check: bool = True,
     progress: bool = True,
@@ -292,6 +300,7 @@ def evaluate(
         num_beams=num_beams,
         constrained=constrained,
         certified=certified,
+        alternatives=alternatives,
         batch_size=batch_size,
         check=check,
         progress=progress,
@@ -302,6 +311,7 @@ def evaluate(
         "num_beams": num_beams,
         "constrained": constrained,
         "certified": certified,
+        "alternatives": alternatives if certified and constrained else 0,
         "examples": len(rows),
         "seconds": round(time.perf_counter() - t0, 1),
     }

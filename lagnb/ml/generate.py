@@ -42,11 +42,16 @@ from lagnb.ml.decoding import GrammarLogitsProcessor, PerInput, PerInputStop, Te
 from lagnb.ml.model import Bundle
 from lagnb.ml.targets import from_model, to_model
 from lagnb.ml.tokenizer import decode, encode_input, encode_target
-from lagnb.physics.check import DroppedTerm, certify_terms
+from lagnb.physics.check import DroppedTerm, TermCheck, certify_terms
 from lagnb.physics.engine import as_fields
 from lagnb.physics.fields import Field, fields_tokens, split_tokens
 from lagnb.physics.grammar import ANY_FIELD, Grammar, GrammarState
+from lagnb.physics.terms import FieldFactor
 from lagnb.physics.tokens import split_terms
+
+ALTERNATIVES = 8
+"""How many of the model's alternatives certified generation tries for a term the checker
+rejects (:func:`generate`)."""
 
 Prefix = str | Sequence[str] | None
 """A forced start of the output, in BART-L: a token string (it may end inside a term; the grammar
@@ -85,10 +90,13 @@ class Generated:
 
     ``text`` is the certified Lagrangian (the forced prefix, then the generated terms the
     checker accepts; the raw text when not certified); ``finished`` is False when decoding was
-    cut before ``[EOS]``; ``raw`` is everything the model wrote after the prefix, with the
-    prefix; ``dropped`` the generated terms the checker rejected, in order, each with its
-    verdict (:attr:`~lagnb.physics.check.DroppedTerm.reason`); ``checked`` how many generated
-    terms the checker judged (0 when not certified).
+    cut before ``[EOS]``; ``raw`` is the model's own output (greedy or beam, before any
+    alternative replaced a rejected term), with the prefix; ``dropped`` the generated terms the
+    checker rejected and left out of ``text``, in order, each with its verdict
+    (:attr:`~lagnb.physics.check.DroppedTerm.reason`); ``replaced`` the rejected terms that a
+    certified alternative of the model's replaced (see :func:`generate`), each with its
+    replacement; ``checked`` and ``rejected`` how many terms of ``raw`` after the prefix the
+    checker judged and rejected (0 when not certified).
     """
 
     text: str
@@ -96,12 +104,14 @@ class Generated:
     raw: str
     dropped: tuple[DroppedTerm, ...] = ()
     checked: int = 0
+    rejected: int = 0
+    replaced: tuple[tuple[DroppedTerm, str], ...] = ()
 
     @property
     def raw_validity(self) -> float:
-        """The fraction of the generated terms the checker certifies (NaN when none was
-        checked)."""
-        return (self.checked - len(self.dropped)) / self.checked if self.checked else float("nan")
+        """The fraction of the model's own generated terms (``raw``) the checker certifies (NaN
+        when none was checked)."""
+        return (self.checked - self.rejected) / self.checked if self.checked else float("nan")
 
 
 def certify_continuation(fs: tuple[Field, ...], c: Continuation) -> Generated:
@@ -120,7 +130,7 @@ def certify_continuation(fs: tuple[Field, ...], c: Continuation) -> Generated:
     for (_, a, b), check in zip(own, cert.checks):
         if check.valid:
             kept += tokens[max(a, n_prefix) : b]
-    return Generated(" ".join(kept), c.finished, c.full, cert.dropped, len(own))
+    return Generated(" ".join(kept), c.finished, c.full, cert.dropped, len(own), len(cert.dropped))
 
 
 @dataclass
@@ -238,7 +248,10 @@ def _decode_batch(
     num_beams: int,
     max_new_tokens: int | None,
     max_terms: int | None,
+    num_return: int = 1,
 ) -> list[Continuation]:
+    """Decode a batch of rows with equal prefix lengths: ``num_return`` continuations a row
+    (the best beams, best first), row after row."""
     tok, model, device = bundle.tokenizer, bundle.model, bundle.device
     n_dec = len(rows[0].dec)
     width = max(len(r.enc) for r in rows)
@@ -261,12 +274,14 @@ def _decode_batch(
         decoder_input_ids=torch.tensor([r.dec for r in rows], device=device),
         max_length=n_dec + new,
         num_beams=num_beams,
+        num_return_sequences=num_return,
         do_sample=False,
         logits_processor=processors,
         stopping_criteria=stops,
     )
     result = []
-    for r, ids_out in zip(rows, out.tolist()):
+    for k, ids_out in enumerate(out.tolist()):
+        r = rows[k // num_return]
         written = ids_out[n_dec:]
         finished = tok.eos_token_id in written
         if finished and max_terms is not None and r.processor is not None:
@@ -362,6 +377,7 @@ def generate(
     max_new_tokens: int | None = None,
     constrained: bool = True,
     certified: bool = True,
+    alternatives: int = ALTERNATIVES,
     details: bool = False,
 ) -> str | Generated:
     """The model's Lagrangian (token string, no specials) for a field list: by default only
@@ -377,6 +393,10 @@ def generate(
         max_new_tokens: generation budget (default: up to the model's position limit).
         constrained: mask tokens the field-aware grammar forbids (every term parses).
         certified: drop the generated terms the term checker rejects (invalid or malformed).
+        alternatives: (certified, constrained, no prefix) for each term the checker rejects, try
+            the model's this many best alternatives for that term, best first, and keep the
+            first the checker certifies that is not a term already written; the model then
+            writes the rest after it.  0: drop rejected terms only.
         details: return a :class:`Generated` record (dropped terms with reasons, raw text)
             instead of the text.
 
@@ -392,6 +412,7 @@ def generate(
         max_new_tokens=max_new_tokens,
         constrained=constrained,
         certified=certified,
+        alternatives=alternatives,
         details=details,
     )[0]
 
@@ -405,6 +426,7 @@ def generate_batch(
     max_new_tokens: int | None = None,
     constrained: bool = True,
     certified: bool = True,
+    alternatives: int = ALTERNATIVES,
     batch_size: int = 16,
     details: bool = False,
 ) -> list[str] | list[Generated]:
@@ -414,6 +436,8 @@ def generate_batch(
     With ``details`` each item is a :class:`Generated`: the certified text, ``finished``
     (False when the output was cut by the token budget before ``[EOS]``), the raw text and the
     dropped terms with the checker's reasons."""
+    if alternatives < 0:
+        raise LagnbError(f"alternatives must be 0 or more, got {alternatives}")
     inputs = list(inputs)
     prefixes = [None] * len(inputs) if prefixes is None else list(prefixes)
     if len(prefixes) != len(inputs):
@@ -436,11 +460,112 @@ def generate_batch(
         max_terms=None,
         batch_size=batch_size,
     )
-    gen = [
-        certify_continuation(fs, c) if certified else Generated(c.full, c.finished, c.full)
-        for (_, fs), c in zip(parsed, outs)
-    ]
+    gen = []
+    for x, p, c in zip(parsed, prefixes, outs):
+        if not certified:
+            gen.append(Generated(c.full, c.finished, c.full))
+        elif alternatives and constrained and not p:
+            gen.append(_with_alternatives(bundle, x, c, alternatives, num_beams, max_new_tokens))
+        else:
+            gen.append(certify_continuation(x[1], c))
     return gen if details else [g.text for g in gen]
+
+
+def _alternatives(bundle: Bundle, parsed: _Input, context: Sequence[str], width: int) -> list[str]:
+    """The model's ``width`` best next terms after the complete terms ``context`` (beam search
+    of that width over one term, grammar-constrained), best first; ``[]`` where the context
+    leaves the model no room."""
+    row = _row(bundle, parsed, tuple(context), True, 0)
+    if len(row.dec) >= bundle.max_positions:
+        return []
+    grammar = Grammar.from_parsed(parsed[1])
+    start = grammar.boundary() if context else grammar.initial()
+    out = []
+    for c in _decode_batch(bundle, [row], width, None, 1, num_return=width):
+        out += cut_into_terms(grammar, start, c.text.split(), 1, ended=c.finished)[0]
+    return out
+
+
+def _fields_of(check: TermCheck) -> tuple[int, ...] | None:
+    """The input fields a parsed term is made of (indices, with multiplicity; conjugation
+    ignored), or None for a term that does not parse."""
+    if check.term is None:
+        return None
+    return tuple(sorted(f.field for f in check.term.factors if isinstance(f, FieldFactor)))
+
+
+def _with_alternatives(
+    bundle: Bundle,
+    parsed: _Input,
+    first: Continuation,
+    width: int,
+    num_beams: int,
+    max_new_tokens: int | None,
+) -> Generated:
+    """The certified output of ``first`` (decoded after no prefix) in which each generated term
+    the checker rejects is replaced by one of the model's ``width`` best alternatives for that
+    term (:func:`_alternatives`, after the terms before it) that the checker certifies and that
+    is not an engine term already written: the best of those made of the same fields as the
+    rejected term (the term the model meant, most often with a field conjugated wrongly), else
+    the best of all; then the model writes the rest again after the replacement.  A rejected
+    term with no such alternative is dropped from the output (as by
+    :func:`certify_continuation`) and stays in the model's context.  ``raw``, ``checked`` and
+    ``rejected`` describe ``first``, the model's own output."""
+    fs = parsed[1]
+    raw = certify_continuation(fs, first)
+    if not raw.rejected:
+        return raw
+    context: list[str] = []  # the generated terms the model has seen, in order
+    shown: list[bool] = []  # whether each goes to the output
+    written: set[tuple[int | None, bool]] = set()  # engine terms (index, conjugated) written
+    dropped: list[DroppedTerm] = []
+    replaced: list[tuple[DroppedTerm, str]] = []
+    c = first
+    while True:
+        new = split_terms(c.text)
+        checks = certify_terms(fs, new).checks
+        bad = next((i for i, ch in enumerate(checks) if not ch.valid), len(new))
+        for t, ch in zip(new[:bad], checks):
+            context.append(t)
+            shown.append(True)
+            written.add((ch.match, ch.match_conjugate))
+        if bad == len(new):
+            break
+        rejected = DroppedTerm(new[bad], checks[bad])
+        meant = _fields_of(checks[bad])
+        options = []
+        for t in _alternatives(bundle, parsed, context, width):
+            ch = certify_terms(fs, [t]).checks[0]
+            if ch.valid and (ch.match is None or (ch.match, ch.match_conjugate) not in written):
+                options.append((_fields_of(ch) != meant, t, ch))
+        choice = None
+        if options:
+            _, choice, ch = min(options, key=lambda o: o[0])  # same fields first, then rank
+            written.add((ch.match, ch.match_conjugate))
+        if choice is None:
+            dropped.append(rejected)
+        else:
+            replaced.append((rejected, choice))
+        context.append(choice or rejected.tokens)
+        shown.append(choice is not None)
+        row = _row(bundle, parsed, tuple(context), True, 0)
+        left = bundle.max_positions - len(row.dec)
+        if max_new_tokens is not None:
+            left = min(left, max_new_tokens - (len(row.dec) - 1))
+        if left < 1:
+            c = Continuation("", "", False)
+            break
+        c = _decode_batch(bundle, [row], num_beams, left, None)[0]
+    text = " ".join(t for t, s in zip(context, shown) if s)
+    return Generated(
+        text,
+        c.finished,
+        raw.raw,
+        tuple(dropped),
+        raw.checked,
+        raw.rejected,
+        tuple(replaced),
+    )
 
 
 def cut_into_terms(
