@@ -4,8 +4,10 @@ Each snapshot is a model folder copied from a run's ``checkpoint/`` while it tra
 ``state.json`` with the step, the seconds trained and the run's configuration).  A run started
 with ``--init-from`` continues another model: its time is added to that model's own
 (``train_log.json``), so the curve is against the total training time of the weights.  Every
-snapshot is evaluated on the same held-out contents with the default (certified) decoding, and
-a finished model folder (``train_log.json``) can be given too.
+snapshot is evaluated on the same held-out contents with certified decoding (``--alternatives``:
+how many of the model's alternatives a rejected term gets; the points in ``benchmarks/results``
+written before the alternatives existed were scored with 0, as ``--alternatives 0`` does), and a
+finished model folder (``train_log.json``) can be given too; each point records the setting.
 
     python benchmarks/learning_curve.py --data runs/exp/data1024 --max-examples 60 \\
         runs/exp/snaps/step* runs/exp/compact-small --json runs/exp/curve-a.json
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from lagnb.figures import new_figure, palette_png  # noqa: E402
 from lagnb.ml.evaluate import evaluate_examples, load_examples, summarise  # noqa: E402
+from lagnb.ml.generate import ALTERNATIVES  # noqa: E402
 from lagnb.ml.model import load_bundle  # noqa: E402
 
 
@@ -55,12 +58,15 @@ def total_steps(folder: Path) -> int:
     return int(record["step"]) + (total_steps(Path(ROOT, parent)) if parent else 0)
 
 
-def evaluate_snapshots(folders: list[Path], data: str, split: str, n: int) -> list[dict]:
+def evaluate_snapshots(
+    folders: list[Path], data: str, split: str, n: int, alternatives: int = ALTERNATIVES
+) -> list[dict]:
     """Evaluate each snapshot on the same held-out contents; one point per snapshot."""
     examples = load_examples(data, [split], n)
     points = []
     for folder in folders:
-        rows = evaluate_examples(load_bundle(folder), examples, progress=False)
+        bundle = load_bundle(folder)
+        rows = evaluate_examples(bundle, examples, progress=False, alternatives=alternatives)
         s = summarise(rows).iloc[0]
         by_n = summarise(rows, "n_fields")["exact"].to_dict()
         point = {
@@ -68,6 +74,7 @@ def evaluate_snapshots(folders: list[Path], data: str, split: str, n: int) -> li
             "step": total_steps(folder),
             "minutes": round(total_minutes(folder), 1),
             "examples": len(examples),
+            "alternatives": alternatives,
             "f1": round(float(s["f1"]), 4),
             "f1_no_gauge": round(float(s["f1_no_gauge"]), 4),
             "exact": round(float(s["exact"]), 4),
@@ -104,6 +111,12 @@ def main() -> None:
     ap.add_argument("--split", default="test")
     ap.add_argument("--max-examples", type=int, default=120)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--alternatives",
+        type=int,
+        default=ALTERNATIVES,
+        help=f"alternatives tried for a rejected term (default {ALTERNATIVES}; 0: dropped)",
+    )
     ap.add_argument("--json", type=Path, help="write the points here")
     ap.add_argument(
         "--plot",
@@ -123,7 +136,9 @@ def main() -> None:
     if not args.snapshots or not args.data:
         ap.error("give snapshot folders and --data (or --plot)")
     torch.set_num_threads(args.threads)
-    points = evaluate_snapshots(args.snapshots, args.data, args.split, args.max_examples)
+    points = evaluate_snapshots(
+        args.snapshots, args.data, args.split, args.max_examples, args.alternatives
+    )
     if args.json:
         args.json.write_text(json.dumps(points, indent=1) + "\n")
 
