@@ -53,6 +53,10 @@ ALTERNATIVES = 8
 """How many of the model's alternatives certified generation tries for a term the checker
 rejects (:func:`generate`)."""
 
+TERM_TOKENS = 192
+"""The longest alternative term tried, in the model's tokens (a BART-L quartic of four
+different fields is about 70)."""
+
 Prefix = str | Sequence[str] | None
 """A forced start of the output, in BART-L: a token string (it may end inside a term; the grammar
 follows it token by token), or a sequence of complete terms (the model continues after the last
@@ -476,12 +480,13 @@ def _alternatives(bundle: Bundle, parsed: _Input, context: Sequence[str], width:
     of that width over one term, grammar-constrained), best first; ``[]`` where the context
     leaves the model no room."""
     row = _row(bundle, parsed, tuple(context), True, 0)
-    if len(row.dec) >= bundle.max_positions:
+    budget = min(bundle.max_positions - len(row.dec), TERM_TOKENS)
+    if budget < 1:
         return []
     grammar = Grammar.from_parsed(parsed[1])
     start = grammar.boundary() if context else grammar.initial()
     out = []
-    for c in _decode_batch(bundle, [row], width, None, 1, num_return=width):
+    for c in _decode_batch(bundle, [row], width, budget, 1, num_return=width):
         out += cut_into_terms(grammar, start, c.text.split(), 1, ended=c.finished)[0]
     return out
 
@@ -509,8 +514,9 @@ def _with_alternatives(
     rejected term (the term the model meant, most often with a field conjugated wrongly), else
     the best of all; then the model writes the rest again after the replacement.  A rejected
     term with no such alternative is dropped from the output (as by
-    :func:`certify_continuation`) and stays in the model's context.  ``raw``, ``checked`` and
-    ``rejected`` describe ``first``, the model's own output."""
+    :func:`certify_continuation`) and stays in the model's context, so the rest of the model's
+    output stands.  ``raw``, ``checked`` and ``rejected`` describe ``first``, the model's own
+    output."""
     fs = parsed[1]
     raw = certify_continuation(fs, first)
     if not raw.rejected:
@@ -542,12 +548,14 @@ def _with_alternatives(
         if options:
             _, choice, ch = min(options, key=lambda o: o[0])  # same fields first, then rank
             written.add((ch.match, ch.match_conjugate))
-        if choice is None:
-            dropped.append(rejected)
-        else:
-            replaced.append((rejected, choice))
         context.append(choice or rejected.tokens)
         shown.append(choice is not None)
+        if choice is None:
+            dropped.append(rejected)
+            # the context is what the model wrote: the rest of its output is its continuation
+            c = replace(c, text=" ".join(new[bad + 1 :]))
+            continue
+        replaced.append((rejected, choice))
         row = _row(bundle, parsed, tuple(context), True, 0)
         left = bundle.max_positions - len(row.dec)
         if max_new_tokens is not None:
