@@ -534,8 +534,8 @@ def _add_decoding_flags(p: argparse.ArgumentParser) -> None:
         type=_int_at_least(0),
         default=None,
         help="for a term the checker rejects, try the model's N best alternatives for that "
-        "term and keep the first it certifies (0: drop it; default: lagnb.ml.generate's "
-        "ALTERNATIVES)",
+        "term and keep the best it certifies, one of the same fields first (0: drop it; "
+        "default: lagnb.ml.generate.ALTERNATIVES)",
     )
 
 
@@ -570,8 +570,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 
 
 def _dropped_note(command: str, n: int, replaced: int = 0) -> None:
-    """One line on stderr: how many generated terms the checker dropped, and how many it
-    replaced by a certified alternative of the model's."""
+    """On stderr, a line each: how many generated terms the checker rejected and a certified
+    alternative of the model's replaced, and how many it dropped."""
     if replaced:
         print(
             f"lagnb {command}: {replaced} generated term{'' if replaced == 1 else 's'} failed "

@@ -16,9 +16,12 @@ field-aware grammar of :mod:`lagnb.physics.grammar` masks every token that would
 and then every generated term goes to the engine's term checker
 (:func:`lagnb.physics.check.certify_terms`): the terms it rejects (not gauge or Lorentz
 invariant, not renormalizable, identically zero, or malformed) are dropped from the returned
-text.  ``details=True`` returns :class:`Generated` records with the dropped terms, the checker's
-reason for each, and the raw text.  ``constrained=False, certified=False`` gives the model's raw
-greedy (or beam) output.  The user's forced prefix is never checked or changed.
+text.  :func:`generate` and :func:`generate_batch` first give a rejected term a second chance
+(``alternatives``, default :data:`ALTERNATIVES`): the model's best alternatives for that term
+are tried, and the first the checker certifies — made of the same fields if one is — replaces
+it.  ``details=True`` returns :class:`Generated` records with the dropped and replaced terms,
+the checker's reason for each, and the raw text.  ``constrained=False, certified=False`` gives
+the model's raw greedy (or beam) output.  The user's forced prefix is never checked or changed.
 
 Prefixes and outputs are BART-L whatever the model's target format
 (:attr:`~lagnb.ml.model.Bundle.target_format`): a prefix is converted to the model's spelling
@@ -396,11 +399,13 @@ def generate(
         num_beams: 1 for greedy decoding, more for beam search.
         max_new_tokens: generation budget (default: up to the model's position limit).
         constrained: mask tokens the field-aware grammar forbids (every term parses).
-        certified: drop the generated terms the term checker rejects (invalid or malformed).
+        certified: drop (or replace, see ``alternatives``) the generated terms the term
+            checker rejects (invalid or malformed).
         alternatives: (certified, constrained, no prefix) for each term the checker rejects, try
-            the model's this many best alternatives for that term, best first, and keep the
-            first the checker certifies that is not a term already written; the model then
-            writes the rest after it.  0: drop rejected terms only.
+            the model's this many best alternatives for that term and keep the best one the
+            checker certifies that is not a term already written — one made of the same fields
+            as the rejected term if there is one; the model then writes the rest after it.
+            0: drop rejected terms only.
         details: return a :class:`Generated` record (dropped terms with reasons, raw text)
             instead of the text.
 
@@ -438,8 +443,8 @@ def generate_batch(
     not: each input is masked by its own grammar).
 
     With ``details`` each item is a :class:`Generated`: the certified text, ``finished``
-    (False when the output was cut by the token budget before ``[EOS]``), the raw text and the
-    dropped terms with the checker's reasons."""
+    (False when the output was cut by the token budget before ``[EOS]``), the raw text, and the
+    dropped and replaced terms with the checker's reasons."""
     if alternatives < 0:
         raise LagnbError(f"alternatives must be 0 or more, got {alternatives}")
     inputs = list(inputs)
