@@ -5,8 +5,8 @@ Each snapshot is a model folder copied from a run's ``checkpoint/`` while it tra
 with ``--init-from`` continues another model: its time is added to that model's own
 (``train_log.json``), so the curve is against the total training time of the weights.  Every
 snapshot is evaluated on the same held-out contents with certified decoding (``--alternatives``:
-how many of the model's alternatives a rejected term gets; the points in ``benchmarks/results``
-written before the alternatives existed were scored with 0, as ``--alternatives 0`` does), and a
+how many of the model's alternatives a rejected term and the first term get; the points in
+``benchmarks/results`` were all scored with 0, as ``--alternatives 0`` does), and a
 finished model folder (``train_log.json``) can be given too; each point records the setting.
 
     python benchmarks/learning_curve.py --data runs/exp/data1024 --max-examples 60 \\
@@ -115,7 +115,8 @@ def main() -> None:
         "--alternatives",
         type=int,
         default=ALTERNATIVES,
-        help=f"alternatives tried for a rejected term (default {ALTERNATIVES}; 0: dropped)",
+        help=f"alternatives tried for a rejected term and for the first term (default "
+        f"{ALTERNATIVES}; 0: rejected terms dropped, none added)",
     )
     ap.add_argument("--json", type=Path, help="write the points here")
     ap.add_argument(

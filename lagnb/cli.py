@@ -534,8 +534,9 @@ def _add_decoding_flags(p: argparse.ArgumentParser) -> None:
         type=_int_at_least(0),
         default=None,
         help="for a term the checker rejects, try the model's N best alternatives for that "
-        "term and keep the best it certifies, one of the same fields first (0: drop it; "
-        "default: lagnb.ml.generate.ALTERNATIVES)",
+        "term and keep the best it certifies, one of the same fields first; then add those of "
+        "the model's N best first terms it certifies that the output lacks (0: drop rejected "
+        "terms, add nothing; default: lagnb.ml.generate.ALTERNATIVES)",
     )
 
 
@@ -551,8 +552,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
         description="Write the Lagrangian of a field list with a trained model.  By default "
         "decoding is grammar-constrained and every generated term goes to the engine's term "
         "checker: the terms it rejects are replaced by the model's first certified alternative "
-        "(--alternatives) or dropped, and their numbers are reported on stderr (--json lists "
-        "them with the checker's reason).  --unconstrained --raw prints the "
+        "(--alternatives) or dropped, the certified ones among the model's alternatives for its "
+        "first term that it did not write are added, and their numbers are reported on stderr "
+        "(--json lists them with the checker's reason).  --unconstrained --raw prints the "
         "model's raw output.",
     )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
@@ -569,9 +571,17 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_generate)
 
 
-def _dropped_note(command: str, n: int, replaced: int = 0) -> None:
+def _dropped_note(command: str, n: int, replaced: int = 0, added: int = 0) -> None:
     """On stderr, a line each: how many generated terms the checker rejected and a certified
-    alternative of the model's replaced, and how many it dropped."""
+    alternative of the model's replaced, how many it dropped, and how many certified
+    alternatives for the first term were added."""
+    if added:
+        print(
+            f"lagnb {command}: {added} certified term{'' if added == 1 else 's'} from the "
+            f"model's alternatives for its first term {'was' if added == 1 else 'were'} added "
+            "(--alternatives 0 adds none)",
+            file=sys.stderr,
+        )
     if replaced:
         print(
             f"lagnb {command}: {replaced} generated term{'' if replaced == 1 else 's'} failed "
@@ -610,11 +620,12 @@ def _run_generate(args: argparse.Namespace) -> int:
         out = prediction_json(args.fields, g.text)
         out["dropped"] = [d.to_json() for d in g.dropped]
         out["replaced"] = [{"rejected": d.to_json(), "by": t} for d, t in g.replaced]
+        out["added"] = list(g.added)
         out["finished"] = g.finished
         print(json.dumps(out, indent=2))
     else:
         print(g.text)
-    _dropped_note("generate", len(g.dropped), len(g.replaced))
+    _dropped_note("generate", len(g.dropped), len(g.replaced), len(g.added))
     return 0
 
 
@@ -625,8 +636,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         description="Generate for held-out field lists and the named benchmarks, and score "
         "against the engine.  By default decoding is grammar-constrained and the generated "
         "terms the term checker rejects are replaced by the model's first certified alternative "
-        "or dropped before scoring (the columns raw_validity, replaced_terms and dropped_terms "
-        "say how many); --unconstrained --raw scores the model's raw output.",
+        "or dropped, and certified alternatives for the first term added, before scoring (the "
+        "columns raw_validity, replaced_terms, dropped_terms and added_terms say how many); "
+        "--unconstrained --raw scores the model's raw output.",
     )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--data", default=None, help="dataset folder (splits test, ood)")

@@ -153,6 +153,32 @@ def test_kinetic_structures_are_checked(term, status, reason):
     assert reason in c.explain()
 
 
+LEPTON = "[SOS] FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 [EOS]"
+L_KINETIC = (
+    "+ i FIELD SPIN 1 / 2 SU2 2 U1 1 HEL 1 / 2 DAGGER ID0 SIGMA_BAR ID1 DERIVATIVE SU2 U1 ID2 "
+    "FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 ID3 CONTRACTIONS "
+)
+
+
+@pytest.mark.parametrize(
+    ("lorentz", "valid"),
+    [
+        ("LORENTZ ID0 ID1 LORENTZ ID1 ID2 LORENTZ ID1 ID3", True),  # i L† σ̄^μ D_μ L
+        ("LORENTZ ID1 ID2", True),  # spinor indices implicit, as the public data may write them
+        ("LORENTZ ID1 ID2 LORENTZ ID1 ID3", False),  # L†'s spinor index left free
+        ("LORENTZ ID0 ID1 LORENTZ ID1 ID2", False),  # L's spinor index left free
+        ("LORENTZ ID0 ID1 LORENTZ ID1 ID3", False),  # the derivative's index left free
+    ],
+)
+def test_a_fermion_kinetic_term_contracts_both_spinor_indices_or_neither(lorentz, valid):
+    """ψ† σ̄^μ D_μ ψ is a Lorentz scalar when σ̄^μ joins ψ† to ψ and carries D's index; with one
+    spinor contraction written and the other missing, an index is free (a model wrote this)."""
+    c = check_term(LEPTON, L_KINETIC + lorentz + " SU2 ID0 ID3")
+    assert c.valid == valid, c.reasons
+    if not valid:
+        assert "σ̄^μ must carry the derivative's index and join ψ† to ψ" in c.explain()
+
+
 def test_gauge_kinetic_of_an_uncharged_group_is_valid_but_not_in_the_engine():
     c = check_term(HIGGS, GAUGE.replace("U1", "SU3") + "LORENTZ ID0 ID2 LORENTZ ID1 ID3")
     assert c.valid and not c.in_basis and "no field is charged" in c.reasons[0]

@@ -271,15 +271,16 @@ def test_certified_output_keeps_the_prefix(bundle_dir):
 
 
 def test_alternatives_without_a_certified_one_drop_as_before(bundle_dir):
-    """An untrained model's alternatives are garbage too: nothing is replaced, and the output,
-    the raw text and its validity are those of plain certification."""
+    """An untrained model's alternatives are garbage too: nothing is replaced or added, and the
+    output, the raw text and its validity are those of plain certification."""
     b = load_bundle(bundle_dir)
     inputs = [HIGGS, *FIELD_LISTS]
     plain = generate_batch(b, inputs, max_new_tokens=60, details=True, alternatives=0)
     tried = generate_batch(b, inputs, max_new_tokens=60, details=True, alternatives=3)
     assert sum(g.rejected for g in tried) > 0
     for p, g in zip(plain, tried):
-        assert g.replaced == () and (g.text, g.raw, g.dropped) == (p.text, p.raw, p.dropped)
+        assert g.replaced == () == g.added
+        assert (g.text, g.raw, g.dropped) == (p.text, p.raw, p.dropped)
         assert (g.checked, g.rejected, g.finished) == (p.checked, p.rejected, p.finished)
     with pytest.raises(LagnbError, match="alternatives must be 0 or more"):
         generate(b, HIGGS, alternatives=-1)
@@ -338,6 +339,73 @@ def test_a_rejected_term_is_replaced_by_an_alternative_of_the_same_fields_first(
             assert [(d.tokens, t) for d, t in g.replaced] == [(wrong, kept)]
 
 
+def test_certified_first_terms_the_output_lacks_are_added_first(bundle_dir, monkeypatch):
+    """Of the model's alternatives for its first term (stubbed here, best first), those the
+    checker certifies as engine terms that the output lacks — not the same engine term in other
+    words, not a valid term the checker names no engine term for — are added before the output,
+    best first."""
+    import lagnb.ml.generate as gen
+
+    b = load_bundle(bundle_dir)
+    higgs, higgs_bar = "FIELD SPIN 0 SU2 2 U1 1", "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"
+    lepton = "FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 ID0 FIELD SPIN 1 / 2 U1 2 HEL - 1 / 2 ID1"
+    mass = f"+ {higgs} ID0 {higgs_bar} ID1 CONTRACTIONS SU2 ID1 ID0"
+    mass_relabelled = f"+ {higgs_bar} ID0 {higgs} ID1 CONTRACTIONS SU2 ID0 ID1"
+    quartic = (
+        f"+ {higgs} ID0 {higgs} ID1 {higgs_bar} ID2 {higgs_bar} ID3 "
+        "CONTRACTIONS SU2 ID2 ID0 SU2 ID3 ID1"
+    )
+    wrong = f"+ {lepton} {higgs} ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID0 ID2"
+    yukawa = f"+ {lepton} {higgs_bar} ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID2 ID0"
+    implicit = (  # L's kinetic term with its spinor indices left implicit: valid, no engine term
+        "+ i FIELD SPIN 1 / 2 SU2 2 U1 1 HEL 1 / 2 DAGGER ID0 SIGMA_BAR ID1 DERIVATIVE SU2 U1 ID2 "
+        "FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 ID3 CONTRACTIONS LORENTZ ID1 ID2 SU2 ID0 ID3"
+    )
+    assert check_term(LEPTONS, mass_relabelled).match == check_term(LEPTONS, mass).match
+    assert check_term(LEPTONS, implicit).valid and check_term(LEPTONS, implicit).match is None
+    parsed = gen._parse_input(b, LEPTONS)
+    written = gen.Generated(mass, True, mass, checked=1)
+    offered = [wrong, mass_relabelled, implicit, yukawa, quartic, yukawa]
+    monkeypatch.setattr(gen, "_alternatives", lambda *a: offered)
+    g = gen._with_first_terms(b, parsed, written, 5)
+    assert g.added == (yukawa, quartic) and g.text == f"{yukawa} {quartic} {mass}"
+    assert (g.raw, g.checked, g.dropped) == (mass, 1, ())
+    monkeypatch.setattr(gen, "_alternatives", lambda *a: [wrong, mass_relabelled])
+    assert gen._with_first_terms(b, parsed, written, 5) == written
+
+
+# the type-II seesaw: a scalar triplet of hypercharge -1 and the lepton doublet (a held-out
+# content; its Yukawa couples the triplet to two lepton doublets)
+SEESAW = "[SOS] FIELD SPIN 0 SU2 3 U1 - 2 FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 [EOS]"
+
+
+def test_shipped_model_finds_the_seesaw_yukawa_among_its_first_terms(capsys):
+    """The shipped model's own output for the type-II seesaw leaves out the Yukawa coupling
+    Δ† L L and its conjugate (the engine's Lagrangian has them); both are among the model's 8
+    best first terms, so by default they are added and the Lagrangian is the engine's, term
+    for term; the CLI says so."""
+    from lagnb.cli import main
+    from lagnb.ml.metrics import score_lagrangian
+    from lagnb.physics.engine import lagrangian
+
+    b = load_bundle()
+    true = lagrangian(SEESAW)
+    yukawas = [t for t in split_terms(true.tokens()) if check_term(SEESAW, t).term.kind == "yukawa"]
+    plain = generate(b, SEESAW, details=True, alternatives=0)
+    g = generate(b, SEESAW, details=True)
+    assert len(yukawas) == 2 and not any(t in split_terms(plain.text) for t in yukawas)
+    assert score_lagrangian(g.text, true.tokens()).exact
+    assert not score_lagrangian(plain.text, true.tokens()).exact
+    assert sorted(g.added) == sorted(yukawas) and g.raw == plain.raw
+    assert main(["generate", SEESAW]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == g.text
+    assert err.splitlines() == [
+        "lagnb generate: 2 certified terms from the model's alternatives for its first term "
+        "were added (--alternatives 0 adds none)"
+    ]
+
+
 def test_shipped_model_writes_the_lepton_sector_exactly_with_its_alternatives():
     """The lepton sector with the Higgs, one of the paper's named models: the shipped model's
     own greedy output writes its Yukawa coupling L e^c H† with the Higgs unconjugated (rejected:
@@ -376,6 +444,7 @@ def test_cli_generate_reports_the_replaced_terms(capsys):
     ]
     assert main(["generate", "--json", LEPTONS]) == 0
     out = json.loads(capsys.readouterr().out)
+    assert out["added"] == []  # nothing lacking: the output is the engine's Lagrangian
     assert [(r["rejected"]["tokens"], r["by"]) for r in out["replaced"]] == [
         (d.tokens, t) for d, t in g.replaced
     ]

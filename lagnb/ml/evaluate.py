@@ -58,6 +58,7 @@ SUMMARY_COLUMNS = [
     "raw_validity",
     "dropped_terms",
     "replaced_terms",
+    "added_terms",
     "malformed_terms",
     "truncated",
     *(f"recall_{k}" for k in TERM_KINDS if k != "other"),
@@ -66,7 +67,8 @@ SUMMARY_COLUMNS = [
 F1 from them alone), ``recall_<kind>`` is the recall of the true terms of one kind;
 ``validity`` is that of the (certified) output, ``raw_validity`` that of the raw generated
 terms, ``dropped_terms``, ``replaced_terms`` (rejected terms a certified alternative of the
-model's replaced) and ``malformed_terms`` are totals."""
+model's replaced), ``added_terms`` (certified alternatives for the first term that were added)
+and ``malformed_terms`` are totals."""
 
 
 def score_example(
@@ -131,16 +133,16 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 def summarise(rows: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Mean of the scores per group (``n`` = examples; ``malformed_terms``,
-    ``dropped_terms`` and ``replaced_terms`` are totals)."""
+    ``dropped_terms``, ``replaced_terms`` and ``added_terms`` are totals)."""
     df = rows.copy()
     df["malformed_terms"] = df["n_malformed"]
     for col, missing in (("validity", float("nan")), ("raw_validity", float("nan"))):
         if col not in df:
             df[col] = missing
-    for col in ("dropped_terms", "replaced_terms"):
+    totals = ("malformed_terms", "dropped_terms", "replaced_terms", "added_terms")
+    for col in totals[1:]:
         if col not in df:
             df[col] = 0
-    totals = ("malformed_terms", "dropped_terms", "replaced_terms")
     agg = {c: "mean" for c in SUMMARY_COLUMNS if c not in ("n", *totals)}
     agg.update(dict.fromkeys(totals, "sum"))
     if by is None:
@@ -189,8 +191,8 @@ def evaluate_examples(
     ``name``), ``batch_size`` at a time.  Outputs that hit the token limit are marked
     ``truncated``.  ``constrained``, ``certified`` and ``alternatives`` as in
     :func:`~lagnb.ml.generate.generate_batch`: the scores are those of the certified output;
-    ``raw_validity`` is that of the model's own output, ``dropped_terms`` and
-    ``replaced_terms`` say what certification removed and replaced."""
+    ``raw_validity`` is that of the model's own output, ``dropped_terms``, ``replaced_terms``
+    and ``added_terms`` say what certification removed, replaced and added."""
     examples = list(examples)
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(examples), desc="evaluate", disable=not progress, unit="ex")
@@ -219,6 +221,7 @@ def evaluate_examples(
             row["raw_validity"] = g.raw_validity if certified else row["validity"]
             row["dropped_terms"] = len(g.dropped)
             row["replaced_terms"] = len(g.replaced)
+            row["added_terms"] = len(g.added)
             row["truncated"] = not g.finished
             row["seconds"] = dt
             rows.append(row)

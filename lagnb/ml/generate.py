@@ -19,9 +19,13 @@ invariant, not renormalizable, identically zero, or malformed) are dropped from 
 text.  :func:`generate` and :func:`generate_batch` first give a rejected term a second chance
 (``alternatives``, default :data:`ALTERNATIVES`): the model's best alternatives for that term
 are tried, and the first the checker certifies — made of the same fields if one is — replaces
-it.  ``details=True`` returns :class:`Generated` records with the dropped and replaced terms,
-the checker's reason for each, and the raw text.  ``constrained=False, certified=False`` gives
-the model's raw greedy (or beam) output.  The user's forced prefix is never checked or changed.
+it; and the model's best alternatives for its *first* term are tried too: those the checker
+certifies that the output lacks are added before it (the engine's order, which the model
+learns, puts the terms that need charges to add up — Yukawas first — at the start, so the
+model's first choice is its hardest one).  ``details=True`` returns :class:`Generated` records
+with the dropped, replaced and added terms, the checker's reason for each, and the raw text.
+``constrained=False, certified=False`` gives the model's raw greedy (or beam) output.  The
+user's forced prefix is never checked or changed.
 
 Prefixes and outputs are BART-L whatever the model's target format
 (:attr:`~lagnb.ml.model.Bundle.target_format`): a prefix is converted to the model's spelling
@@ -54,7 +58,7 @@ from lagnb.physics.tokens import split_terms
 
 ALTERNATIVES = 8
 """How many of the model's alternatives certified generation tries for a term the checker
-rejects (:func:`generate`)."""
+rejects, and for the first term (:func:`generate`)."""
 
 TERM_TOKENS = 192
 """The longest alternative term tried, in the model's tokens (a BART-L quartic of four
@@ -102,8 +106,10 @@ class Generated:
     checker rejected and left out of ``text``, in order, each with its verdict
     (:attr:`~lagnb.physics.check.DroppedTerm.reason`); ``replaced`` the rejected terms that a
     certified alternative of the model's replaced (see :func:`generate`), each with its
-    replacement; ``checked`` and ``rejected`` how many terms of ``raw`` after the prefix the
-    checker judged and rejected (0 when not certified).
+    replacement; ``added`` the certified terms among the model's alternatives for its first
+    term that its output lacked, put before it in ``text``; ``checked`` and ``rejected`` how
+    many terms of ``raw`` after the prefix the checker judged and rejected (0 when not
+    certified).
     """
 
     text: str
@@ -113,6 +119,7 @@ class Generated:
     checked: int = 0
     rejected: int = 0
     replaced: tuple[tuple[DroppedTerm, str], ...] = ()
+    added: tuple[str, ...] = ()
 
     @property
     def raw_validity(self) -> float:
@@ -405,7 +412,10 @@ def generate(
             the model's this many best alternatives for that term and keep the best one the
             checker certifies that is not a term already written — one made of the same fields
             as the rejected term if there is one; the model then writes the rest after it.
-            0: drop rejected terms only.
+            Then try the model's this many best alternatives for the first term: each one the
+            checker certifies as a term of the engine's Lagrangian not yet written is added at
+            the start.
+            0: drop rejected terms only, add nothing.
         details: return a :class:`Generated` record (dropped terms with reasons, raw text)
             instead of the text.
 
@@ -444,7 +454,7 @@ def generate_batch(
 
     With ``details`` each item is a :class:`Generated`: the certified text, ``finished``
     (False when the output was cut by the token budget before ``[EOS]``), the raw text, and the
-    dropped and replaced terms with the checker's reasons."""
+    dropped, replaced and added terms with the checker's reasons."""
     if alternatives < 0:
         raise LagnbError(f"alternatives must be 0 or more, got {alternatives}")
     inputs = list(inputs)
@@ -474,7 +484,8 @@ def generate_batch(
         if not certified:
             gen.append(Generated(c.full, c.finished, c.full))
         elif alternatives and constrained and not p:
-            gen.append(_with_alternatives(bundle, x, c, alternatives, num_beams, max_new_tokens))
+            g = _with_alternatives(bundle, x, c, alternatives, num_beams, max_new_tokens)
+            gen.append(_with_first_terms(bundle, x, g, alternatives))
         else:
             gen.append(certify_continuation(x[1], c))
     return gen if details else [g.text for g in gen]
@@ -579,6 +590,31 @@ def _with_alternatives(
         raw.rejected,
         tuple(replaced),
     )
+
+
+def _with_first_terms(bundle: Bundle, parsed: _Input, g: Generated, width: int) -> Generated:
+    """``g`` with the terms among the model's ``width`` best first terms (:func:`_alternatives`
+    after no terms) that the checker certifies as terms of the engine's Lagrangian that ``g``
+    lacks added before its text, best first (a certified term the checker names no engine term
+    for — another basis of the same contractions — is not added: it may repeat one written).
+
+    The model learns the engine's order, which starts with the terms that exist only where
+    charges add up to zero (Yukawas, then trilinears): whether to write one is the model's
+    first decision, and where its best choice is to skip one, the term is often among its next
+    best."""
+    fs = parsed[1]
+
+    terms = split_terms(g.text)
+    written = {(ch.match, ch.match_conjugate) for ch in certify_terms(fs, terms).checks}
+    added: list[str] = []
+    for t in _alternatives(bundle, parsed, [], width):
+        ch = certify_terms(fs, [t]).checks[0]
+        if ch.valid and ch.match is not None and (ch.match, ch.match_conjugate) not in written:
+            written.add((ch.match, ch.match_conjugate))
+            added.append(t)
+    if not added:
+        return g
+    return replace(g, text=" ".join([*added, *terms]), added=tuple(added))
 
 
 def cut_into_terms(

@@ -216,7 +216,11 @@ def _kinetic_reasons(fields: Sequence[Field], term: Term) -> list[str]:
     if scalar_ok and pairs != [frozenset({0, 2})]:
         return ["the Lorentz indices of the two derivatives must be contracted with each other"]
     vector, spinor = frozenset({1, 2}), {frozenset({0, 1}), frozenset({1, 3})}
-    if fermion_ok and (pairs is None or vector not in pairs or not set(pairs) - {vector} <= spinor):
+    # the spinor indices may be left implicit, but not half written: ψ† σ̄ with ψ's index free
+    # is not a Lorentz scalar
+    if fermion_ok and (
+        pairs is None or vector not in pairs or set(pairs) - {vector} not in (set(), spinor)
+    ):
         return ["σ̄^μ must carry the derivative's index and join ψ† to ψ"]
     return []
 
