@@ -4,8 +4,8 @@ For held-out field contents of 1–3 fields (a dataset folder's test split, or r
 the BART-L domain when none is given) it times ``generate`` per Lagrangian in four modes —
 ``raw`` (greedy, unconstrained, uncertified), ``grammar`` (constrained), ``checked`` (constrained,
 then the checker drops invalid terms) and ``certified`` (the default: as ``checked``, but a
-rejected term is first replaced by the model's best certified alternative, where one of its 8
-best is, and the certified terms among the model's 8 best first terms that the output lacks are
+rejected term is first replaced by the model's best certified alternative, where one of its 16
+best is, and the certified terms among the model's 16 best first terms that the output lacks are
 added) — and reports the median and the 90th percentile per number of fields, with the tokens
 written per second.  The target is ≤ 2 s per Lagrangian of ≤ 3 fields with the shipped model.
 Several models can be compared in one run (ratios are only meaningful within one run).

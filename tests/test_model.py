@@ -343,7 +343,7 @@ def test_certified_first_terms_the_output_lacks_are_added_first(bundle_dir, monk
     """Of the model's alternatives for its first term (stubbed here, best first), those the
     checker certifies as engine terms that the output lacks — not the same engine term in other
     words, not a valid term the checker names no engine term for — are added before the output,
-    best first."""
+    best first; then the model's alternatives after the terms added, until none is added."""
     import lagnb.ml.generate as gen
 
     b = load_bundle(bundle_dir)
@@ -365,10 +365,21 @@ def test_certified_first_terms_the_output_lacks_are_added_first(bundle_dir, monk
     assert check_term(LEPTONS, implicit).valid and check_term(LEPTONS, implicit).match is None
     parsed = gen._parse_input(b, LEPTONS)
     written = gen.Generated(mass, True, mass, checked=1)
-    offered = [wrong, mass_relabelled, implicit, yukawa, quartic, yukawa]
-    monkeypatch.setattr(gen, "_alternatives", lambda *a: offered)
+    rounds = {  # the stub's alternatives after 0, 1 and 2 added terms
+        0: [wrong, mass_relabelled, implicit, yukawa, yukawa],
+        1: [yukawa, quartic, mass],
+        2: [quartic, wrong, yukawa],
+    }
+    contexts = []
+
+    def offered(bundle, parsed, context, width):
+        contexts.append(list(context))
+        return rounds[len(context)]
+
+    monkeypatch.setattr(gen, "_alternatives", offered)
     g = gen._with_first_terms(b, parsed, written, 5)
     assert g.added == (yukawa, quartic) and g.text == f"{yukawa} {quartic} {mass}"
+    assert contexts == [[], [yukawa], [yukawa, quartic]]  # the third round adds nothing
     assert (g.raw, g.checked, g.dropped) == (mass, 1, ())
     monkeypatch.setattr(gen, "_alternatives", lambda *a: [wrong, mass_relabelled])
     assert gen._with_first_terms(b, parsed, written, 5) == written

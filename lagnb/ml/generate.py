@@ -20,9 +20,10 @@ text.  :func:`generate` and :func:`generate_batch` first give a rejected term a 
 (``alternatives``, default :data:`ALTERNATIVES`): the model's best alternatives for that term
 are tried, and the first the checker certifies — made of the same fields if one is — replaces
 it; and the model's best alternatives for its *first* term are tried too: those the checker
-certifies that the output lacks are added before it (the engine's order, which the model
-learns, puts the terms that need charges to add up — Yukawas first — at the start, so the
-model's first choice is its hardest one).  ``details=True`` returns :class:`Generated` records
+certifies that the output lacks are added before it, then its best next terms after those, and
+so on while terms are added (the engine's order, which the model learns, puts the terms that
+need charges to add up — Yukawas first — at the start, so the model's first choice is its
+hardest one).  ``details=True`` returns :class:`Generated` records
 with the dropped, replaced and added terms, the checker's reason for each, and the raw text.
 ``constrained=False, certified=False`` gives the model's raw greedy (or beam) output.  The
 user's forced prefix is never checked or changed.
@@ -56,7 +57,7 @@ from lagnb.physics.grammar import ANY_FIELD, Grammar, GrammarState
 from lagnb.physics.terms import FieldFactor
 from lagnb.physics.tokens import split_terms
 
-ALTERNATIVES = 8
+ALTERNATIVES = 16
 """How many of the model's alternatives certified generation tries for a term the checker
 rejects, and for the first term (:func:`generate`)."""
 
@@ -414,7 +415,8 @@ def generate(
             as the rejected term if there is one; the model then writes the rest after it.
             Then try the model's this many best alternatives for the first term: each one the
             checker certifies as a term of the engine's Lagrangian not yet written is added at
-            the start.
+            the start, and the model's best next terms after those are tried the same way,
+            until none is added.
             0: drop rejected terms only, add nothing.
         details: return a :class:`Generated` record (dropped terms with reasons, raw text)
             instead of the text.
@@ -595,23 +597,29 @@ def _with_alternatives(
 def _with_first_terms(bundle: Bundle, parsed: _Input, g: Generated, width: int) -> Generated:
     """``g`` with the terms among the model's ``width`` best first terms (:func:`_alternatives`
     after no terms) that the checker certifies as terms of the engine's Lagrangian that ``g``
-    lacks added before its text, best first (a certified term the checker names no engine term
-    for — another basis of the same contractions — is not added: it may repeat one written).
+    lacks added before its text, best first; then, after the terms added so far, the model's
+    ``width`` best next terms are tried the same way, until a round adds nothing.  (A certified
+    term the checker names no engine term for — another basis of the same contractions — is not
+    added: it may repeat one written.)
 
     The model learns the engine's order, which starts with the terms that exist only where
     charges add up to zero (Yukawas, then trilinears): whether to write one is the model's
     first decision, and where its best choice is to skip one, the term is often among its next
-    best."""
+    best — and after it, the term's conjugate and the next Yukawa."""
     fs = parsed[1]
-
     terms = split_terms(g.text)
     written = {(ch.match, ch.match_conjugate) for ch in certify_terms(fs, terms).checks}
     added: list[str] = []
-    for t in _alternatives(bundle, parsed, [], width):
-        ch = certify_terms(fs, [t]).checks[0]
-        if ch.valid and ch.match is not None and (ch.match, ch.match_conjugate) not in written:
-            written.add((ch.match, ch.match_conjugate))
-            added.append(t)
+    while True:  # each round adds a term or stops: at most as many rounds as engine terms
+        new = []
+        for t in _alternatives(bundle, parsed, added, width):
+            ch = certify_terms(fs, [t]).checks[0]
+            if ch.valid and ch.match is not None and (ch.match, ch.match_conjugate) not in written:
+                written.add((ch.match, ch.match_conjugate))
+                new.append(t)
+        if not new:
+            break
+        added += new
     if not added:
         return g
     return replace(g, text=" ".join([*added, *terms]), added=tuple(added))
