@@ -535,8 +535,9 @@ def _add_decoding_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help="for a term the checker rejects, try the model's N best alternatives for that "
         "term and keep the best it certifies, one of the same fields first; then add those of "
-        "the model's N best first terms it certifies that the output lacks (0: drop rejected "
-        "terms, add nothing; default: lagnb.ml.generate.ALTERNATIVES)",
+        "the model's N best first terms it certifies that the output lacks, and of its N best "
+        "next terms after those, while any is added (0: drop rejected terms, add nothing; "
+        "default: lagnb.ml.generate.ALTERNATIVES)",
     )
 
 
@@ -553,7 +554,7 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
         "decoding is grammar-constrained and every generated term goes to the engine's term "
         "checker: the terms it rejects are replaced by the model's first certified alternative "
         "(--alternatives) or dropped, the certified ones among the model's alternatives for its "
-        "first term that it did not write are added, and their numbers are reported on stderr "
+        "first terms that it did not write are added, and their numbers are reported on stderr "
         "(--json lists them with the checker's reason).  --unconstrained --raw prints the "
         "model's raw output.",
     )
@@ -578,7 +579,7 @@ def _dropped_note(command: str, n: int, replaced: int = 0, added: int = 0) -> No
     if added:
         print(
             f"lagnb {command}: {added} certified term{'' if added == 1 else 's'} from the "
-            f"model's alternatives for its first term {'was' if added == 1 else 'were'} added "
+            f"model's alternatives for its first terms {'was' if added == 1 else 'were'} added "
             "(--alternatives 0 adds none)",
             file=sys.stderr,
         )
@@ -636,7 +637,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         description="Generate for held-out field lists and the named benchmarks, and score "
         "against the engine.  By default decoding is grammar-constrained and the generated "
         "terms the term checker rejects are replaced by the model's first certified alternative "
-        "or dropped, and certified alternatives for the first term added, before scoring (the "
+        "or dropped, and certified alternatives for the first terms added, before scoring (the "
         "columns raw_validity, replaced_terms, dropped_terms and added_terms say how many); "
         "--unconstrained --raw scores the model's raw output.",
     )

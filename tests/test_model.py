@@ -412,7 +412,7 @@ def test_shipped_model_finds_the_seesaw_yukawa_among_its_first_terms(capsys):
     out, err = capsys.readouterr()
     assert out.strip() == g.text
     assert err.splitlines() == [
-        "lagnb generate: 2 certified terms from the model's alternatives for its first term "
+        "lagnb generate: 2 certified terms from the model's alternatives for its first terms "
         "were added (--alternatives 0 adds none)"
     ]
 

@@ -67,7 +67,7 @@ SUMMARY_COLUMNS = [
 F1 from them alone), ``recall_<kind>`` is the recall of the true terms of one kind;
 ``validity`` is that of the (certified) output, ``raw_validity`` that of the raw generated
 terms, ``dropped_terms``, ``replaced_terms`` (rejected terms a certified alternative of the
-model's replaced), ``added_terms`` (certified alternatives for the first term that were added)
+model's replaced), ``added_terms`` (certified alternatives for the first terms that were added)
 and ``malformed_terms`` are totals."""
 
 

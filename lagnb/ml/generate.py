@@ -23,8 +23,8 @@ it; and the model's best alternatives for its *first* term are tried too: those 
 certifies that the output lacks are added before it, then its best next terms after those, and
 so on while terms are added (the engine's order, which the model learns, puts the terms that
 need charges to add up — Yukawas first — at the start, so the model's first choice is its
-hardest one).  ``details=True`` returns :class:`Generated` records
-with the dropped, replaced and added terms, the checker's reason for each, and the raw text.
+hardest one).  ``details=True`` returns :class:`Generated` records with the dropped, replaced
+and added terms, the checker's reason for each, and the raw text.
 ``constrained=False, certified=False`` gives the model's raw greedy (or beam) output.  The
 user's forced prefix is never checked or changed.
 
@@ -108,9 +108,9 @@ class Generated:
     (:attr:`~lagnb.physics.check.DroppedTerm.reason`); ``replaced`` the rejected terms that a
     certified alternative of the model's replaced (see :func:`generate`), each with its
     replacement; ``added`` the certified terms among the model's alternatives for its first
-    term that its output lacked, put before it in ``text``; ``checked`` and ``rejected`` how
-    many terms of ``raw`` after the prefix the checker judged and rejected (0 when not
-    certified).
+    terms (see :func:`generate`) that its output lacked, put before it in ``text``;
+    ``checked`` and ``rejected`` how many terms of ``raw`` after the prefix the checker judged
+    and rejected (0 when not certified).
     """
 
     text: str
