@@ -612,8 +612,8 @@ def _with_first_terms(bundle: Bundle, parsed: _Input, g: Generated, width: int) 
     added: list[str] = []
     while True:  # each round adds a term or stops: at most as many rounds as engine terms
         new = []
-        for t in _alternatives(bundle, parsed, added, width):
-            ch = certify_terms(fs, [t]).checks[0]
+        offered = _alternatives(bundle, parsed, added, width)
+        for t, ch in zip(offered, certify_terms(fs, offered).checks):
             if ch.valid and ch.match is not None and (ch.match, ch.match_conjugate) not in written:
                 written.add((ch.match, ch.match_conjugate))
                 new.append(t)
