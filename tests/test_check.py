@@ -175,6 +175,8 @@ def test_a_fermion_kinetic_term_contracts_both_spinor_indices_or_neither(lorentz
     spinor contraction written and the other missing, an index is free (a model wrote this)."""
     c = check_term(LEPTON, L_KINETIC + lorentz + " SU2 ID0 ID3")
     assert c.valid == valid, c.reasons
+    # only the engine's own spelling is an engine term (implicit indices are valid, unmatched)
+    assert c.engine_term == ((c.match, False) if lorentz.count("LORENTZ") == 3 else None)
     if not valid:
         assert "σ̄^μ must carry the derivative's index and join ψ† to ψ" in c.explain()
 

@@ -129,17 +129,10 @@ def engine_terms(fields: tuple[Field, ...]) -> tuple[EngineTerm, ...]:
     return tuple(out)
 
 
-def _key(check: TermCheck) -> tuple[int, bool] | None:
-    """The engine term a checked term equals (up to a constant), if any."""
-    if not check.valid or check.match is None:
-        return None
-    return (check.match, check.match_conjugate)
-
-
 def missing_terms(fields: tuple[Field, ...], checks: Iterable[TermCheck]) -> tuple[EngineTerm, ...]:
     """Engine terms that none of the checked terms equals (the exact completion); ``fields``
     is the parsed field list the terms were checked against."""
-    covered = {k for c in checks if (k := _key(c)) is not None}
+    covered = {k for c in checks if (k := c.engine_term) is not None}
     return tuple(e for e in engine_terms(fields) if (e.index, e.conjugate) not in covered)
 
 
@@ -174,7 +167,7 @@ class Suggestion:
     @property
     def engine_term(self) -> tuple[int, bool] | None:
         """(index, conjugate) of the engine term this equals, if any."""
-        return _key(self.check)
+        return self.check.engine_term
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -342,7 +335,7 @@ def judge(
     def remember(pos: int, text: str, check: TermCheck) -> None:
         if check.parses:
             seen_canon.setdefault(canonical_term(fields, text), pos)
-        if (k := _key(check)) is not None:
+        if (k := check.engine_term) is not None:
             seen_key.setdefault(k, pos)
 
     if present_checks is None:
@@ -364,7 +357,7 @@ def judge(
         canon = canonical_term(fields, text)
         if canon in seen_canon:
             dup, why = seen_canon[canon], "the same tokens (up to ID labels) as"
-        elif (k := _key(check)) is not None and k in seen_key:
+        elif (k := check.engine_term) is not None and k in seen_key:
             dup, why = seen_key[k], "the same operator (up to a constant) as"
         if dup is not None:
             where = (

@@ -541,7 +541,7 @@ def _with_alternatives(
         return raw
     context: list[str] = []  # the generated terms the model has seen, in order
     shown: list[bool] = []  # whether each goes to the output
-    written: set[tuple[int | None, bool]] = set()  # engine terms (index, conjugated) written
+    written: set[tuple[int, bool]] = set()  # engine terms (index, conjugated) written
     dropped: list[DroppedTerm] = []
     replaced: list[tuple[DroppedTerm, str]] = []
     c = first
@@ -552,20 +552,22 @@ def _with_alternatives(
         for t, ch in zip(new[:bad], checks):
             context.append(t)
             shown.append(True)
-            written.add((ch.match, ch.match_conjugate))
+            if ch.engine_term is not None:
+                written.add(ch.engine_term)
         if bad == len(new):
             break
         rejected = DroppedTerm(new[bad], checks[bad])
         meant = _fields_of(checks[bad])
         options = []
-        for t in _alternatives(bundle, parsed, context, width):
-            ch = certify_terms(fs, [t]).checks[0]
-            if ch.valid and (ch.match is None or (ch.match, ch.match_conjugate) not in written):
+        offered = _alternatives(bundle, parsed, context, width)
+        for t, ch in zip(offered, certify_terms(fs, offered).checks):
+            if ch.valid and ch.engine_term not in written:
                 options.append((_fields_of(ch) != meant, t, ch))
         choice = None
         if options:
             _, choice, ch = min(options, key=lambda o: o[0])  # same fields first, then rank
-            written.add((ch.match, ch.match_conjugate))
+            if ch.engine_term is not None:
+                written.add(ch.engine_term)
         context.append(choice or rejected.tokens)
         shown.append(choice is not None)
         if choice is None:
@@ -608,14 +610,14 @@ def _with_first_terms(bundle: Bundle, parsed: _Input, g: Generated, width: int) 
     best — and after it, the term's conjugate and the next Yukawa."""
     fs = parsed[1]
     terms = split_terms(g.text)
-    written = {(ch.match, ch.match_conjugate) for ch in certify_terms(fs, terms).checks}
+    written = {k for ch in certify_terms(fs, terms).checks if (k := ch.engine_term) is not None}
     added: list[str] = []
     while True:  # each round adds a term or stops: at most as many rounds as engine terms
         new = []
         offered = _alternatives(bundle, parsed, added, width)
         for t, ch in zip(offered, certify_terms(fs, offered).checks):
-            if ch.valid and ch.match is not None and (ch.match, ch.match_conjugate) not in written:
-                written.add((ch.match, ch.match_conjugate))
+            if (k := ch.engine_term) is not None and k not in written:
+                written.add(k)
                 new.append(t)
         if not new:
             break

@@ -66,6 +66,14 @@ class TermCheck:
         )
 
     @property
+    def engine_term(self) -> tuple[int, bool] | None:
+        """(``match``, ``match_conjugate``) for a valid term that equals an engine term (up to a
+        constant), else None."""
+        if not self.valid or self.match is None:
+            return None
+        return (self.match, self.match_conjugate)
+
+    @property
     def status(self) -> str:
         """One word: ``"valid"``, ``"invalid"`` or ``"malformed"`` (does not parse)."""
         return "malformed" if not self.parses else ("valid" if self.valid else "invalid")
@@ -432,6 +440,14 @@ class DroppedTerm:
 
     tokens: str
     check: TermCheck
+
+    @property
+    def engine_term(self) -> tuple[int, bool] | None:
+        """(``match``, ``match_conjugate``) for a valid term that equals an engine term (up to a
+        constant), else None."""
+        if not self.valid or self.match is None:
+            return None
+        return (self.match, self.match_conjugate)
 
     @property
     def status(self) -> str:
