@@ -442,14 +442,6 @@ class DroppedTerm:
     check: TermCheck
 
     @property
-    def engine_term(self) -> tuple[int, bool] | None:
-        """(``match``, ``match_conjugate``) for a valid term that equals an engine term (up to a
-        constant), else None."""
-        if not self.valid or self.match is None:
-            return None
-        return (self.match, self.match_conjugate)
-
-    @property
     def status(self) -> str:
         """``"invalid"`` or ``"malformed"``."""
         return self.check.status
