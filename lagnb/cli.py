@@ -480,6 +480,15 @@ def _add_complete(sub: argparse._SubParsersAction) -> None:
         help="force the partial terms in the order given (default: BART-L order)",
     )
     p.add_argument(
+        "--alternatives",
+        type=_int_at_least(0),
+        default=None,
+        help="after the continuation, also offer those of the model's N best first terms, and "
+        "of its N best next terms after those, that the checker certifies as engine terms the "
+        "partial Lagrangian and the suggestions lack, within --max-terms (0: none; default: "
+        "lagnb.ml.generate.ALTERNATIVES)",
+    )
+    p.add_argument(
         "--threads",
         type=_count,
         default=1,
@@ -511,6 +520,7 @@ def _run_complete(args: argparse.Namespace) -> int:
             reorder=not args.keep_order,
             min_terms=args.min_terms,
             show_rejected=args.show_rejected,
+            **_alternatives(args),
         )
     print(json.dumps(result.to_json(), indent=2) if args.json else result.summary())
     return 0

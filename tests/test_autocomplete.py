@@ -318,6 +318,75 @@ def test_too_long_prefix_is_an_error(bundle):
 
 
 # -- command line ----------------------------------------------------------------------------------
+# the lepton sector with the Higgs: L, e (right-handed), H
+LEPTONS_HIGGS = (
+    "[SOS] FIELD SPIN 0 SU2 2 U1 1 FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 "
+    "FIELD SPIN 1 / 2 U1 - 2 HEL 1 / 2 [EOS]"
+)
+
+
+def test_completion_offers_the_certified_first_terms_the_partial_lacks(bundle, monkeypatch):
+    """After the continuation (none here: a one-token budget), the model's best first terms
+    (stubbed, best first) are searched: those the checker certifies as engine terms that the
+    partial Lagrangian lacks are offered after the continuation's suggestions, in the order
+    found — not an invalid one, not one the partial holds in other words — then the model's
+    best next terms after those, round by round; within max_terms; none with alternatives=0."""
+    import lagnb.ml.generate as gen
+    from lagnb.physics.engine import as_fields
+
+    fs = as_fields(LEPTONS_HIGGS)
+    exact = {(e.kind, e.conjugate): e.tokens for e in engine_terms(fs)}
+    yukawa, yukawa_hc = exact["yukawa", False], exact["yukawa", True]
+    quartic, mass = exact["quartic", False], exact["mass", False]
+    # the Yukawa with H for H†: hypercharges -1 + 2 + 1 = 2, not 0 (hand-written)
+    wrong = (
+        "+ FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 ID0 FIELD SPIN 1 / 2 U1 2 HEL - 1 / 2 "
+        "DAGGER ID1 FIELD SPIN 0 SU2 2 U1 1 ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID0 ID2"
+    )
+    assert not check_term(LEPTONS_HIGGS, wrong).valid
+    partial = [e.tokens for e in engine_terms(fs) if e.kind == "kinetic"] + [mass]
+    rounds = {0: [wrong, relabel(mass), yukawa], 1: [yukawa_hc, yukawa, quartic], 3: [wrong]}
+    contexts = []
+
+    def offered(bundle, parsed, context, width):
+        contexts.append(list(context))
+        return rounds[len(context)]
+
+    monkeypatch.setattr(gen, "_alternatives", offered)
+    c = complete(bundle, fs, partial, max_new_tokens=1)
+    assert c.added == (yukawa, yukawa_hc, quartic)
+    assert [s.tokens for s in c.suggestions] == [yukawa, yukawa_hc, quartic]
+    assert all(s.valid for s in c.suggestions) and c.recovered == 3
+    assert contexts == [[], [yukawa], [yukawa, yukawa_hc, quartic]]
+    assert "the last 3 from the model's best first terms" in c.summary()
+    assert c.to_json()["added"] == [yukawa, yukawa_hc, quartic]
+    assert complete(bundle, fs, partial, max_new_tokens=1, max_terms=1).added == (yukawa,)
+    contexts.clear()
+    assert complete(bundle, fs, partial, max_new_tokens=1, alternatives=0).added == ()
+    assert contexts == []
+
+
+def test_shipped_model_offers_the_yukawas_missing_before_the_users_kinetic_terms():
+    """The physicist has written the kinetic terms of the lepton sector with the Higgs and
+    asks for the rest.  The model continues after them (gauge kinetic and mass terms), never
+    back to the Yukawa coupling L e† H† and the quartic, which come first in its order; its
+    best first terms hold them, so by default they are offered too, and the Lagrangian is
+    complete: the engine misses nothing after the suggestions."""
+    from lagnb.physics.engine import as_fields
+
+    fs = as_fields(LEPTONS_HIGGS)
+    exact = engine_terms(fs)
+    partial = [e.tokens for e in exact if e.kind == "kinetic"]
+    earlier = {(e.index, e.conjugate) for e in exact if e.kind in ("yukawa", "quartic")}
+    b = load_bundle()
+    plain = complete(b, fs, partial, alternatives=0)
+    c = complete(b, fs, partial)
+    assert not earlier & {s.engine_term for s in plain.suggestions}
+    assert plain.missing_after and not c.missing_after
+    assert {s.engine_term for s in c.suggestions if s.tokens in c.added} == earlier
+    assert all(s.valid for s in c.suggestions)
+
+
 def test_cli_complete_json(model_dir, capsys):
     mass = lagrangian(HIGGS).term_tokens()[-1]
     rc = main(

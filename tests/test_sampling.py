@@ -35,8 +35,22 @@ N_R = Field.right(1, 1, 0, name="N")
 # -- features ------------------------------------------------------------------------------------
 def test_features_of_the_standard_model():
     f = features(lagrangian(sm_fields()))
-    assert f.yukawa and f.fermion
+    assert f.yukawa and f.fermion and f.multi_yukawa
     assert not (f.trilinear or f.singlet or f.majorana or f.multi_quartic)
+
+
+def test_multi_yukawa_needs_two_different_yukawa_monomials():
+    # by hand (Q = T3 + Y/2): the SM's Yukawas are Q u† H, Q d† H† and L e† H†, three
+    # monomials; the lepton sector with the Higgs has only L e† H†
+    L, e = Field.left(1, 2, -1, name="L"), Field.right(1, 1, -2, name="e")
+    assert not features(lagrangian([L, e, H])).multi_yukawa
+    assert features(lagrangian([L, e, H])).yukawa
+    # a second lepton doublet adds L' e† H†: two monomials sharing the Higgs
+    assert features(lagrangian([L, e, H, Field.left(1, 2, -1, name="L2")])).multi_yukawa
+    # a Y = 0 complex singlet S: N N S and N N S† are two monomials; a real one would be one
+    s = Field.scalar(1, 1, 0, name="S")
+    assert features(lagrangian([N_R, s])).multi_yukawa
+    assert not features(lagrangian([N_R, Field.scalar(1, 1, 0, name="S", real=True)])).multi_yukawa
 
 
 def test_singlet_neutrino_brings_singlet_and_majorana():
@@ -183,7 +197,7 @@ def test_seeds_report_impossible_features():
 def test_enriched_proposals_raise_feature_rates():
     dist = FieldDistribution.make(reps="bart-l")
     rng = random.Random(1)
-    for feature in ("trilinear", "yukawa", "singlet"):
+    for feature in ("trilinear", "yukawa", "singlet", "multi_yukawa"):
         uniform = sum(
             feature in features(lagrangian(draw_candidate(rng, dist)[0])).present()
             for _ in range(60)

@@ -19,8 +19,12 @@ The engine's exact Lagrangian tells which of its terms are still missing, before
 the suggestions, for comparison.
 
 Because the model writes terms in a fixed order, a prefix continues *after* its last term:
-terms of an earlier section that are missing from the partial Lagrangian are usually not
-proposed (the engine comparison lists them).
+terms of an earlier section that are missing from the partial Lagrangian are not what it
+continues with.  So, after the continuation, the model's best *first* terms are searched too
+(:func:`lagnb.ml.generate.first_terms`, as certified generation does): those the checker
+certifies as engine terms that neither the partial Lagrangian nor the suggestions hold are
+offered after the continuation's (``Completion.added``).  The engine comparison lists what
+is still missing.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from typing import Any
 import torch
 
 from lagnb.errors import LagnbError, TokenError
-from lagnb.ml.generate import generate_terms_parsed
+from lagnb.ml.generate import ALTERNATIVES, first_terms, generate_terms_parsed
 from lagnb.ml.model import Bundle, load_bundle, model_dir
 from lagnb.physics.check import TermCheck, certify_terms, check_parsed
 from lagnb.physics.engine import as_fields, lagrangian_parsed
@@ -187,7 +191,9 @@ class Completion:
     ``partial_checks`` are the checker's verdicts on the partial terms (the user's own terms
     can be wrong too).  ``suggestions`` lists the valid and duplicate suggestions first (in the
     model's order), then — only when asked for — the ones the checker rejects; ``dropped``
-    holds the rejected suggestions that were left out.
+    holds the rejected suggestions that were left out.  ``added`` holds the suggestions found
+    among the model's best first terms (:func:`lagnb.ml.generate.first_terms`), which follow
+    the continuation's.
     """
 
     fields: tuple[Field, ...]
@@ -200,6 +206,7 @@ class Completion:
     truncated: bool = False
     seconds: float = 0.0
     dropped: tuple[Suggestion, ...] = ()
+    added: tuple[str, ...] = ()
 
     @property
     def new_valid(self) -> list[Suggestion]:
@@ -260,6 +267,11 @@ class Completion:
                 else ""
             )
             + (" [truncated]" if self.truncated else "")
+            + (
+                f"; the last {len(self.added)} from the model's best first terms"
+                if self.added
+                else ""
+            )
         )
         for k, s in enumerate(self.suggestions, start=1):
             rows.append(f"  {k:<3} {s.status:<9} {s.tokens}")
@@ -278,6 +290,7 @@ class Completion:
             "partial_checks": [c.to_json() for c in self.partial_checks],
             "suggestions": [s.to_json() for s in self.suggestions],
             "dropped": len(self.dropped),
+            "added": list(self.added),
             "missing_before": [e.tokens for e in self.missing_before],
             "missing_after": [e.tokens for e in self.missing_after],
             "truncated": self.truncated,
@@ -456,6 +469,7 @@ def complete(
     num_beams: int = 1,
     min_terms: int = 0,
     show_rejected: bool = False,
+    alternatives: int = ALTERNATIVES,
 ) -> Completion:
     """Propose the terms missing from ``partial`` with the model in ``bundle``; every partial
     term and every suggestion gets the term checker's verdict (see :func:`assess`).
@@ -464,7 +478,7 @@ def complete(
         bundle: a :class:`lagnb.ml.model.Bundle` (model + tokenizer).
         fields: the field list (BART-L input string or :class:`Field` objects).
         partial: the terms present (a token string of several terms, or a list of terms).
-        max_terms: stop after this many new terms (``None``: until the model ends); without
+        max_terms: propose at most this many terms (``None``: until the model ends); without
             the grammar constraint the output is cut after generation instead.
         max_new_tokens: token budget for the continuation (default: up to the model's limit).
         constrained: mask tokens the grammar forbids, so every suggestion parses.
@@ -474,6 +488,11 @@ def complete(
             always get a proposal even when the model would call the Lagrangian complete.
         show_rejected: keep the suggestions the term checker rejects (listed after the others,
             marked invalid); by default they are dropped and only counted.
+        alternatives: (constrained only) after the continuation, search the model's this many
+            best first terms, then its best next terms after those found, for terms the checker
+            certifies as engine terms that the partial Lagrangian and the suggestions lack
+            (:func:`lagnb.ml.generate.first_terms`); they are offered after the
+            continuation's suggestions, within ``max_terms``.  0: no search.
     """
     return complete_parsed(
         bundle,
@@ -486,6 +505,7 @@ def complete(
         num_beams=num_beams,
         min_terms=min_terms,
         show_rejected=show_rejected,
+        alternatives=alternatives,
     )
 
 
@@ -501,6 +521,7 @@ def complete_parsed(
     num_beams: int = 1,
     min_terms: int = 0,
     show_rejected: bool = False,
+    alternatives: int = ALTERNATIVES,
 ) -> Completion:
     """:func:`complete` for a field list already parsed by
     :func:`~lagnb.physics.engine.as_fields` (a non-empty tuple of Fields): for the CLI and the
@@ -527,4 +548,21 @@ def complete_parsed(
         generated=text,
         truncated=truncated,
     )
+    # the checker's rejects were not proposed: the search may take their room
+    room = None if max_terms is None else max_terms - sum(not s.rejected for s in c.suggestions)
+    if constrained and alternatives and (room is None or room > 0):
+        written = [*c.partial_checks, *(s.check for s in c.suggestions if s.valid)]
+        keys = [k for ch in written if (k := ch.engine_term) is not None]
+        added = first_terms(bundle, fields, keys, alternatives)[:room]
+        if added:
+            c = assess(
+                fields,
+                prefix,
+                [*new, *added],
+                show_rejected=show_rejected,
+                reorder=False,
+                generated=text,
+                truncated=truncated,
+            )
+            c = replace(c, added=tuple(added))
     return replace(c, seconds=time.perf_counter() - t0)

@@ -9,6 +9,8 @@ features here are read off the exact Lagrangian of :func:`lagnb.physics.engine.l
 * ``singlet``: some field is a total gauge singlet (1, 1, 0);
 * ``majorana``: some fermion has a Majorana mass ψψ (two identical left-handed spinors);
 * ``yukawa``: some Yukawa coupling φ ψ_a ψ_b exists;
+* ``multi_yukawa``: Yukawa couplings of two or more different monomials exist (the SM's up-
+  and down-type quark and lepton Yukawas, which share the Higgs doublet);
 * ``fermion``: the content has at least one Weyl fermion;
 * ``multi_quartic``: some product of four scalar objects has two or more independent
   contractions (e.g. (φ†φ)(φ†φ) for an SU(2) triplet, or two doublets), so the quartic
@@ -32,6 +34,7 @@ FEATURES: tuple[str, ...] = (
     "yukawa",
     "fermion",
     "multi_quartic",
+    "multi_yukawa",
 )
 """Feature names, in the order of the dataset's ``has_<feature>`` columns."""
 
@@ -49,6 +52,7 @@ class Features:
     yukawa: bool
     fermion: bool
     multi_quartic: bool
+    multi_yukawa: bool
 
     def as_columns(self) -> dict[str, bool]:
         """``{"has_trilinear": …, …}``: the dataset's boolean columns."""
@@ -74,6 +78,11 @@ def has_multi_quartic(lag: Lagrangian) -> bool:
     return any(c >= 2 for c in counts.values())
 
 
+def has_multi_yukawa(lag: Lagrangian) -> bool:
+    """Yukawa terms of two or more different field monomials."""
+    return len({term.monomial for term in lag.by_kind("yukawa")}) >= 2
+
+
 def features(lag: Lagrangian) -> Features:
     """The structural features of a Lagrangian (exact: read from its terms)."""
     kinds = {t.kind for t in lag.terms}
@@ -84,6 +93,7 @@ def features(lag: Lagrangian) -> Features:
         yukawa="yukawa" in kinds,
         fermion=any(f.is_fermion for f in lag.fields),
         multi_quartic=has_multi_quartic(lag),
+        multi_yukawa=has_multi_yukawa(lag),
     )
 
 

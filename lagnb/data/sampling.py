@@ -34,7 +34,7 @@ from fractions import Fraction
 from itertools import combinations_with_replacement
 from typing import Any
 
-from lagnb.data.features import FEATURES, features
+from lagnb.data.features import FEATURES, features, has_multi_yukawa
 from lagnb.errors import LagnbError
 from lagnb.physics.catalogue import CATALOGUE, STANDARD_MODEL
 from lagnb.physics.engine import (
@@ -383,25 +383,38 @@ _PATTERNS: dict[str, tuple[Pattern, ...]] = {
 }
 
 
+def _spin_name(f: Field) -> str:
+    """``scalar``, ``left`` or ``right``: the spin entry of :data:`SPINS` that ``f`` has."""
+    if f.is_scalar:
+        return "scalar"
+    return "left" if f.helicity == -HALF else "right"
+
+
 def _seed_from_pattern(
-    rng: random.Random, dist: FieldDistribution, pattern: Pattern
+    rng: random.Random,
+    dist: FieldDistribution,
+    pattern: Pattern,
+    given: Sequence[Field] = (),
 ) -> tuple[tuple[Field, ...], tuple[tuple[int, bool], ...]] | None:
     """Fields for ``pattern`` whose last field is solved so that the monomial can be invariant:
     hypercharges add to zero, SU(3) triality is zero, and the number of SU(2) indices is even.
     Scalar objects are conjugated at random; fermion objects are left-handed spinors (a
-    right-handed field enters conjugated).  Returns (fields, sorted monomial), or None when no
-    allowed value closes it."""
+    right-handed field enters conjugated).  The first ``len(given)`` fields are ``given``
+    (their kinds must be the pattern's), the others drawn.  Returns (fields, sorted monomial),
+    or None when no allowed value closes it."""
     kinds, mult = pattern
     ferm = dist.fermion_spins()
     if ("scalar" in kinds and not dist.has_scalars()) or ("fermion" in kinds and not ferm):
         return None
-    spins = [(pick_weighted(rng, ferm) if k == "fermion" else k) for k in kinds]
+    spins = [_spin_name(f) for f in given] + [
+        (pick_weighted(rng, ferm) if k == "fermion" else k) for k in kinds[len(given) :]
+    ]
     objects: list[tuple[int, bool]] = []
     for i, (s, m) in enumerate(zip(spins, mult)):
         for _ in range(m):
             conj = rng.random() < 0.5 if s == "scalar" else s == "right"
             objects.append((i, conj))
-    fields = [dist.draw_field(rng, spin=s) for s in spins[:-1]]
+    fields = [*given, *(dist.draw_field(rng, spin=s) for s in spins[len(given) : -1])]
     last = len(spins) - 1
     sign = {False: 1, True: -1}
     rest_y = sum(sign[c] * fields[i].y for i, c in objects if i != last)
@@ -477,6 +490,8 @@ def seed_fields(
         ok = dist.allows_y(Fraction(0)) and any(r == 1 and w > 0 for r, w in dist.su3)
         ok = ok and any(r == 1 and w > 0 for r, w in dist.su2)
         return (dist.draw_field(rng, su3=1, su2=1, y=Fraction(0)),) if ok else None
+    if feature == "multi_yukawa":
+        return _multi_yukawa_seed(rng, dist, max_size, tries)
     patterns = [p for p in _PATTERNS[feature] if len(p[0]) <= max_size]
     if not patterns:
         return None
@@ -484,6 +499,33 @@ def seed_fields(
         built = _seed_from_pattern(rng, dist, rng.choice(patterns))
         if built is not None and _seed_has_feature(*built, feature):
             return built[0]
+    return None
+
+
+def _multi_yukawa_seed(
+    rng: random.Random, dist: FieldDistribution, max_size: int, tries: int
+) -> tuple[Field, ...] | None:
+    """A content of at most ``max_size`` fields with Yukawa couplings of two different
+    monomials that share their scalar, as the SM's quark and lepton Yukawas share the Higgs: a
+    Yukawa seed, then a second Yukawa φ ψ ψ' with the same scalar φ, half the time with one of
+    the seed's fermions as ψ, and ψ' solved.  Checked with the engine (the whole seed's
+    Lagrangian)."""
+    second = (("scalar", "fermion", "fermion"), (1, 1, 1))
+    for _ in range(tries):
+        first = seed_fields(rng, dist, "yukawa", max_size - 1, tries=1)
+        if first is None:
+            continue
+        scalar = next(f for f in first if f.is_scalar)
+        fermions = [f for f in first if f.is_fermion]
+        given = [scalar]
+        if rng.random() < 0.5:
+            given.append(rng.choice(fermions))
+        built = _seed_from_pattern(rng, dist, second, given)
+        if built is None:
+            continue
+        seed = first + built[0][len(given) :]
+        if len(seed) <= max_size and has_multi_yukawa(lagrangian(seed)):
+            return seed
     return None
 
 

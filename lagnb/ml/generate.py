@@ -596,32 +596,55 @@ def _with_alternatives(
     )
 
 
-def _with_first_terms(bundle: Bundle, parsed: _Input, g: Generated, width: int) -> Generated:
-    """``g`` with the terms among the model's ``width`` best first terms (:func:`_alternatives`
-    after no terms) that the checker certifies as terms of the engine's Lagrangian that ``g``
-    lacks added before its text, best first; then, after the terms added so far, the model's
-    ``width`` best next terms are tried the same way, until a round adds nothing.  (A certified
-    term the checker names no engine term for — another basis of the same contractions — is not
-    added: it may repeat one written.)
+def first_terms(
+    bundle: Bundle,
+    fields: str | Iterable[Field],
+    written: Iterable[tuple[int, bool]] = (),
+    width: int = ALTERNATIVES,
+) -> list[str]:
+    """The terms among the model's ``width`` best first terms (:func:`_alternatives` after no
+    terms) that the checker certifies as terms of the engine's Lagrangian not in ``written``
+    (engine terms as :attr:`~lagnb.physics.check.TermCheck.engine_term` keys), best first;
+    then, after the terms found so far, the model's ``width`` best next terms are tried the
+    same way, until a round finds nothing.  (A certified term the checker names no engine term
+    for — another basis of the same contractions — is not taken: it may repeat one written.)
 
     The model learns the engine's order, which starts with the terms that exist only where
     charges add up to zero (Yukawas, then trilinears): whether to write one is the model's
     first decision, and where its best choice is to skip one, the term is often among its next
-    best — and after it, the term's conjugate and the next Yukawa."""
+    best — and after it, the term's conjugate and the next Yukawa.  Certified generation
+    (:func:`generate`) adds these terms to the model's output, and the autocomplete
+    (:func:`lagnb.apps.autocomplete.complete`) offers them after its continuation."""
+    if width < 0:
+        raise LagnbError(f"alternatives must be 0 or more, got {width}")
+    parsed = _parse_input(bundle, fields)
+    return _first_terms(bundle, parsed, set(written), width) if width else []
+
+
+def _first_terms(
+    bundle: Bundle, parsed: _Input, written: set[tuple[int, bool]], width: int
+) -> list[str]:
+    """:func:`first_terms` for a parsed input; adds the engine terms it finds to ``written``."""
     fs = parsed[1]
-    terms = split_terms(g.text)
-    written = {k for ch in certify_terms(fs, terms).checks if (k := ch.engine_term) is not None}
-    added: list[str] = []
-    while True:  # each round adds a term or stops: at most as many rounds as engine terms
+    found: list[str] = []
+    while True:  # each round finds a term or stops: at most as many rounds as engine terms
         new = []
-        offered = _alternatives(bundle, parsed, added, width)
+        offered = _alternatives(bundle, parsed, found, width)
         for t, ch in zip(offered, certify_terms(fs, offered).checks):
             if (k := ch.engine_term) is not None and k not in written:
                 written.add(k)
                 new.append(t)
         if not new:
-            break
-        added += new
+            return found
+        found += new
+
+
+def _with_first_terms(bundle: Bundle, parsed: _Input, g: Generated, width: int) -> Generated:
+    """``g`` with the terms :func:`first_terms` finds that ``g`` lacks added before its text."""
+    terms = split_terms(g.text)
+    checks = certify_terms(parsed[1], terms).checks
+    written = {k for ch in checks if (k := ch.engine_term) is not None}
+    added = _first_terms(bundle, parsed, written, width)
     if not added:
         return g
     return replace(g, text=" ".join([*added, *terms]), added=tuple(added))
