@@ -584,8 +584,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 
 def _dropped_note(command: str, n: int, replaced: int = 0, added: int = 0) -> None:
     """On stderr, a line each: how many generated terms the checker rejected and a certified
-    alternative of the model's replaced, how many it dropped, and how many certified
-    alternatives for the first term were added."""
+    alternative of the model's replaced, how many it dropped, and how many certified terms
+    from the model's alternatives for its first terms (and its next after those) were added."""
     if added:
         print(
             f"lagnb {command}: {added} certified term{'' if added == 1 else 's'} from the "
