@@ -238,6 +238,29 @@ def test_invalid_partial_terms_are_named_after_a_completion(app):
     assert ">invalid<" in app.partial_checks.value
 
 
+def test_the_app_offers_terms_that_come_before_the_users(app, monkeypatch):
+    """With the kinetic terms written, the model's continuation comes after them; the terms
+    its best first terms hold (stubbed: the Yukawa coupling) are offered too, said so in the
+    status line, and can be accepted."""
+    import lagnb.ml.generate as gen
+
+    app.load_from_catalogue("sm_leptons_higgs")
+    exact = engine_terms(app._parsed_fields)
+    kinetic = [k for k, e in enumerate(exact) if e.kind == "kinetic"]
+    yukawa = next(e.tokens for e in exact if e.kind == "yukawa")
+    for k in kinetic:
+        app.add_engine_term(k)
+    app.max_terms.value = 5
+    monkeypatch.setattr(gen, "_alternatives", lambda b, p, context, w: [] if context else [yukawa])
+    app.complete()
+    assert app.completion.added == (yukawa,), app.status.value
+    assert "the last 1 from the model's best first terms" in html.unescape(app.status.value)
+    row = next(r for r in app.rows if r.suggestion.tokens == yukawa)
+    assert row.suggestion.valid and not row.accept_button.disabled
+    row.accept_button.click()
+    assert row.decision == "accepted" and app.partial_terms[-1] == yukawa
+
+
 def test_accept_all_takes_only_valid_new_terms(app):
     app.load_from_catalogue("2hdm")
     app.show_rejected.value = True

@@ -535,6 +535,12 @@ class AutocompleteApp:
             f"{len(c.suggestions)} suggestions, {len(c.new_valid)} valid and new"
             f"{' (cut at the length limit)' if c.truncated else ''}"
             + (
+                f", the last {len(c.added)} from the model's best first terms (terms that come "
+                "before yours)"
+                if c.added
+                else ""
+            )
+            + (
                 f"; {len(c.dropped)} invalid suggestion{'' if len(c.dropped) == 1 else 's'} "
                 "dropped (tick 'show rejected' to see them)"
                 if c.dropped
