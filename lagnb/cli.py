@@ -754,6 +754,8 @@ _target_arg = _pair_arg(float, "FEATURE=FRACTION (e.g. trilinear=0.25)")
 
 
 def _add_sample(sub: argparse._SubParsersAction) -> None:
+    from lagnb.data.features import FEATURES
+
     p = sub.add_parser(
         "sample",
         help="sample a dataset of (fields, Lagrangian) pairs to DIR (parquet, resumable)",
@@ -770,7 +772,8 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
         type=_target_arg,
         action="append",
         metavar="FEATURE=FRAC",
-        help="enriched: minimum fraction of a feature (repeatable; default targets if none)",
+        help="enriched: minimum fraction of a feature (repeatable; default targets if none); "
+        f"features: {', '.join(FEATURES)} (lagnb.data.features)",
     )
     p.add_argument("--min-fields", type=_count, default=1)
     p.add_argument("--max-fields", type=_count, default=6)
