@@ -317,7 +317,6 @@ def test_too_long_prefix_is_an_error(bundle):
         complete(bundle, fs, long)
 
 
-# -- command line ----------------------------------------------------------------------------------
 # the lepton sector with the Higgs: L, e (right-handed), H
 LEPTONS_HIGGS = (
     "[SOS] FIELD SPIN 0 SU2 2 U1 1 FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 "
@@ -387,6 +386,7 @@ def test_shipped_model_offers_the_yukawas_missing_before_the_users_kinetic_terms
     assert all(s.valid for s in c.suggestions)
 
 
+# -- command line ----------------------------------------------------------------------------------
 def test_cli_complete_json(model_dir, capsys):
     mass = lagrangian(HIGGS).term_tokens()[-1]
     rc = main(
@@ -460,6 +460,27 @@ def test_cli_complete_errors(model_dir, tmp_path, capsys):
     rc = main(["complete", "--model", str(tmp_path / "none"), HIGGS, "--partial", "+ FIELD ID0"])
     assert rc == 2
     assert "partial term 1 does not parse" in capsys.readouterr().err
+    assert main(["complete", "--model", str(model_dir), HIGGS, "--alternatives", "-1"]) == 2
+    assert "--alternatives: must be at least 0, got -1" in capsys.readouterr().err
+
+
+def test_cli_complete_passes_alternatives_on(model_dir, capsys, monkeypatch):
+    """--alternatives N reaches the search (0: no search at all); --json lists what it added."""
+    import lagnb.ml.generate as gen
+
+    quartic = lagrangian(HIGGS).term_tokens()[0]
+    widths = []
+
+    def offered(bundle, parsed, context, width):
+        widths.append(width)
+        return [] if context else [quartic]
+
+    monkeypatch.setattr(gen, "_alternatives", offered)
+    args = ["complete", "--model", str(model_dir), HIGGS, "--max-new-tokens", "1", "--json"]
+    assert main([*args, "--alternatives", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == [quartic] and widths == [3, 3]
+    assert main([*args, "--alternatives", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == [] and widths == [3, 3]
 
 
 # -- helpers ---------------------------------------------------------------------------------------

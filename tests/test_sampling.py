@@ -47,7 +47,7 @@ def test_multi_yukawa_needs_two_different_yukawa_monomials():
     assert features(lagrangian([L, e, H])).yukawa
     # a second lepton doublet adds L' e† H†: two monomials sharing the Higgs
     assert features(lagrangian([L, e, H, Field.left(1, 2, -1, name="L2")])).multi_yukawa
-    # a Y = 0 complex singlet S: N N S and N N S† are two monomials; a real one would be one
+    # a Y = 0 complex singlet S: N N S and N N S† are two monomials; with a real S, one
     s = Field.scalar(1, 1, 0, name="S")
     assert features(lagrangian([N_R, s])).multi_yukawa
     assert not features(lagrangian([N_R, Field.scalar(1, 1, 0, name="S", real=True)])).multi_yukawa
