@@ -245,7 +245,7 @@ def test_the_app_offers_terms_that_come_before_the_users(app, monkeypatch):
     import lagnb.ml.generate as gen
 
     app.load_from_catalogue("sm_leptons_higgs")
-    exact = engine_terms(app._parsed_fields)
+    exact = engine_terms(tuple(app.fields))
     kinetic = [k for k, e in enumerate(exact) if e.kind == "kinetic"]
     yukawa = next(e.tokens for e in exact if e.kind == "yukawa")
     for k in kinetic:
