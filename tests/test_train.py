@@ -175,7 +175,10 @@ def test_cli_train_then_evaluate(tmp_path, capsys):
     assert json.loads((out / "config.json").read_text())["init_std"] == 0.125
     fc1 = weights(out)["model.encoder.layers.0.fc1.weight"]  # two small steps from its init
     assert 0.11 < float(fc1.std()) < 0.14
-    assert "finished at step 2" in capsys.readouterr().out
+    shown = capsys.readouterr()
+    assert "finished at step 2" in shown.out
+    # the target preparation before step 1 (minutes on a large dataset) shows its progress
+    assert "preparing train targets" in shown.err and "preparing valid targets" in shown.err
     rc = main(
         [
             "evaluate",

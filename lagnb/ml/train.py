@@ -127,30 +127,41 @@ def tokenize_split(
     target_format: str = "bart-l",
     input_format: str = "bart-l",
     term_order: str = "engine",
+    progress: str | None = None,
 ):
     """Add ``input_ids`` (the field list in ``input_format``) and ``labels`` (target in
-    ``target_format`` + [EOS]); drop rows longer than ``max_len`` (model-format tokens)."""
+    ``target_format`` + [EOS]); drop rows longer than ``max_len`` (model-format tokens).
+
+    ``progress``: a label for a progress bar (converting tens of thousands of targets to the
+    compact format takes minutes); none by default."""
     if max_examples is not None and len(ds) > max_examples:
         ds = ds.select(range(max_examples))
 
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(ds), desc=progress, unit="target", disable=not progress)
+
     def enc(batch: dict[str, list]) -> dict[str, list]:
-        return {
+        encoded = {
             "input_ids": [encode_input(tokenizer, s, input_format) for s in batch["input"]],
             "labels": [
                 encode_target(tokenizer, model_target(i, t, target_format, term_order))
                 for i, t in zip(batch["input"], batch["target"])
             ],
         }
+        bar.update(len(batch["input"]))
+        return encoded
 
     import datasets
 
     keep = ["input_ids", "labels"]
     bars = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
+    datasets.disable_progress_bars()  # our own bar: datasets' would be a widget in a notebook
     try:
         drop = [c for c in ds.column_names if c not in keep]
         ds = ds.map(enc, batched=True, remove_columns=drop, keep_in_memory=True)
     finally:
+        bar.close()
         if bars:
             datasets.enable_progress_bars()
     lengths = np.array([max(len(a), len(b)) for a, b in zip(ds["input_ids"], ds["labels"])])
@@ -438,10 +449,23 @@ def train(
     max_len = min(positions, cfg.max_target_len + 1) if cfg.max_target_len else positions
 
     fmts = (cfg.target_format, cfg.input_format, cfg.term_order)
+    show = progress and main
     train_ds = tokenize_split(
-        load_split(cfg.data, "train"), tokenizer, max_len, cfg.max_examples, *fmts
+        load_split(cfg.data, "train"),
+        tokenizer,
+        max_len,
+        cfg.max_examples,
+        *fmts,
+        progress="preparing train targets" if show else None,
     )
-    valid_ds = tokenize_split(load_split(cfg.data, "valid"), tokenizer, max_len, None, *fmts)
+    valid_ds = tokenize_split(
+        load_split(cfg.data, "valid"),
+        tokenizer,
+        max_len,
+        None,
+        *fmts,
+        progress="preparing valid targets" if show else None,
+    )
     if len(train_ds) == 0:
         raise LagnbError(f"no training examples of length ≤ {max_len} in {cfg.data}")
     micro = MicroBatches(train_ds, cfg.batch_size, cfg.seed, tokenizer.pad_token_id)
