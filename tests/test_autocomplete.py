@@ -187,6 +187,9 @@ def test_assess_drops_rejected_suggestions_unless_asked():
     assert "3 suggestions (2 valid and new); 2 invalid suggestions dropped" in c.summary()
     assert c.to_json()["dropped"] == 2 and len(c.to_json()["suggestions"]) == 3
     assert len(c.missing_after) == 5 - 3  # mass given; quartic and kinetic supplied
+    one = assess(fs, [mass, quartic, kinetic, _w], [_b, WRONG_HYPERCHARGE]).summary()
+    assert "1 suggestion (1 valid and new); 1 invalid suggestion dropped" in one
+    assert "engine: 1 term missing before, 0 after" in one
     shown = assess(fs, [mass], candidates, show_rejected=True)
     assert [s.status for s in shown.suggestions] == [
         "valid",

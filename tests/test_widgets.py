@@ -140,6 +140,7 @@ def test_engine_terms_fill_the_partial_lagrangian(app):
     terms = lagrangian(HIGGS).term_tokens()
     assert app.partial_terms == [terms[4], terms[0]]
     assert app.lagrangian.value.count(r"\\ &") == 1  # two lines of LaTeX
+    assert repr(app) == "AutocompleteApp(1 field, 2 partial terms, 0 suggestions)"
 
 
 def test_each_partial_term_gets_the_checkers_verdict(app):
@@ -170,7 +171,8 @@ def test_complete_with_the_model_shows_checked_suggestions(app):
     assert c is not None, app.status.value
     assert 1 <= len(app.rows) <= 2 and c.dropped == ()
     assert len(app.suggestion_box.children) == len(app.rows)
-    assert f"{len(c.suggestions)} suggestions" in app.status.value
+    n = len(c.suggestions)
+    assert (f"{n} suggestions," if n > 1 else "1 suggestion,") in app.status.value
     for row in app.rows:
         assert row.suggestion.status in ("valid", "invalid", "duplicate")
         assert row.suggestion.status in row.math.value

@@ -258,8 +258,9 @@ class Completion:
         for k, (t, c) in enumerate(zip(self.partial, self.partial_checks, strict=True), 1):
             rows.append(f"  p{k:<2} {c.status:<9} {t}")
             rows.append(f"      {c.explain()}")
+        k = len(self.suggestions)
         rows.append(
-            f"{len(self.suggestions)} suggestions ({len(self.new_valid)} valid and new)"
+            f"{k} suggestion{'' if k == 1 else 's'} ({len(self.new_valid)} valid and new)"
             + (
                 f"; {dropped} invalid suggestion{'' if dropped == 1 else 's'} dropped "
                 "(show them with show_rejected=True, or --show-rejected)"
@@ -276,8 +277,9 @@ class Completion:
         for k, s in enumerate(self.suggestions, start=1):
             rows.append(f"  {k:<3} {s.status:<9} {s.tokens}")
             rows.append(f"      {s.reason}")
+        before = len(self.missing_before)
         rows.append(
-            f"engine: {len(self.missing_before)} terms missing before, "
+            f"engine: {before} term{'' if before == 1 else 's'} missing before, "
             f"{len(self.missing_after)} after the valid suggestions"
         )
         rows += [f"    missing: {e.tokens}" for e in self.missing_after]

@@ -320,9 +320,12 @@ class AutocompleteApp:
         return data
 
     def __repr__(self) -> str:
+        counts = (len(self.fields), "field"), (len(self.partial_terms), "partial term")
+        counts += ((len(self.rows), "suggestion"),)
         return (
-            f"AutocompleteApp({len(self.fields)} fields, {len(self.partial_terms)} partial "
-            f"terms, {len(self.rows)} suggestions)"
+            "AutocompleteApp("
+            + ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
+            + ")"
         )
 
     # -- status ------------------------------------------------------------------------------
@@ -531,8 +534,9 @@ class AutocompleteApp:
         self.rows = [SuggestionRow(self, k, s) for k, s in enumerate(c.suggestions)]
         self.suggestion_box.children = [r.widget for r in self.rows]
         bad = len(c.invalid_partial)
+        k = len(c.suggestions)
         self._info(
-            f"{len(c.suggestions)} suggestions, {len(c.new_valid)} valid and new"
+            f"{k} suggestion{'' if k == 1 else 's'}, {len(c.new_valid)} valid and new"
             f"{' (cut at the length limit)' if c.truncated else ''}"
             + (
                 f", the last {len(c.added)} from the model's best first terms (terms that come "
