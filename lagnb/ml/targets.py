@@ -267,8 +267,15 @@ def to_model(fields: Sequence[Field], text: str, target_format: str) -> str:
     def where(p: int) -> str:
         return f"term {max(term, 1)}, position {p}"
 
+    read: dict[tuple[str, ...], tuple[Field, bool, int]] = {}  # field block → field, length
+
     def read_field(p: int) -> tuple[Field, bool, int]:
         """The field block at ``p`` and the position after it; it must end at an ID label."""
+        label = next((q for q in range(p + 1, min(p + 24, len(toks))) if toks[q] in IDS), None)
+        block = tuple(toks[p:label]) if label is not None else None
+        if block in read:  # a Lagrangian names the same few fields many times
+            f, conj, n = read[block]
+            return f, conj, p + n
         try:
             f, conj, end = parse_field_tokens(toks, p, 0, allow_dagger=True, what="object")
         except LagnbError as exc:
@@ -280,6 +287,8 @@ def to_model(fields: Sequence[Field], text: str, target_format: str) -> str:
             )
         if toks[end] not in IDS:
             raise TokenError(f"{where(p)}: expected an ID label after the field, got {toks[end]!r}")
+        if end == label:
+            read[block] = (f, conj, end - p)
         return f, conj, end
 
     while pos < len(toks):

@@ -437,11 +437,14 @@ def split_tokens(text: str) -> list[str]:
     """
     out: list[str] = []
     for tok in text.split():
-        if re.fullmatch(r"[-0-9/]+", tok) and len(tok) > 1:
+        if len(tok) > 1 and tok[0] in "-0123456789/" and _COMPACT_NUMBER.fullmatch(tok):
             out.extend(tok)
         else:
             out.append(tok)
     return out
+
+
+_COMPACT_NUMBER = re.compile(r"[-0-9/]+")
 
 
 def _read_number(toks: list[str], pos: int, where: str) -> tuple[Fraction, int]:
