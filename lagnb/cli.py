@@ -520,7 +520,7 @@ def _run_complete(args: argparse.Namespace) -> int:
             reorder=not args.keep_order,
             min_terms=args.min_terms,
             show_rejected=args.show_rejected,
-            **_alternatives(args),
+            **_search(args),
         )
     print(json.dumps(result.to_json(), indent=2) if args.json else result.summary())
     return 0
@@ -549,11 +549,21 @@ def _add_decoding_flags(p: argparse.ArgumentParser) -> None:
         "next terms after those, while any is added (0: drop rejected terms, add nothing; "
         "default: lagnb.ml.generate.ALTERNATIVES)",
     )
+    p.add_argument(
+        "--orders",
+        type=_count,
+        default=None,
+        help="also decode the field list in N - 1 other orders (seeded shuffles) and add the "
+        "terms of those outputs that the checker certifies as engine terms the output lacks; "
+        "about N times the time (default: lagnb.ml.generate.ORDERS)",
+    )
 
 
-def _alternatives(args: argparse.Namespace) -> dict[str, int]:
-    """--alternatives as a keyword argument, where given (the default lives with the decoder)."""
-    return {} if args.alternatives is None else {"alternatives": args.alternatives}
+def _search(args: argparse.Namespace) -> dict[str, int]:
+    """--alternatives (and --orders, where the command has it) as keyword arguments, where
+    given (the defaults live with the decoder)."""
+    given = {"alternatives": args.alternatives, "orders": getattr(args, "orders", None)}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
@@ -582,15 +592,25 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_generate)
 
 
-def _dropped_note(command: str, n: int, replaced: int = 0, added: int = 0) -> None:
+def _dropped_note(
+    command: str, n: int, replaced: int = 0, added: int = 0, from_orders: int = 0
+) -> None:
     """On stderr, a line each: how many generated terms the checker rejected and a certified
     alternative of the model's replaced, how many it dropped, and how many certified terms
-    from the model's alternatives for its first terms (and its next after those) were added."""
+    from the model's alternatives for its first terms (and its next after those), and from its
+    outputs for other orders of the fields, were added."""
     if added:
         print(
             f"lagnb {command}: {added} certified term{'' if added == 1 else 's'} from the "
             f"model's alternatives for its first terms {'was' if added == 1 else 'were'} added "
             "(--alternatives 0 adds none)",
+            file=sys.stderr,
+        )
+    if from_orders:
+        print(
+            f"lagnb {command}: {from_orders} certified term{'' if from_orders == 1 else 's'} "
+            "from the model's outputs for other orders of the fields "
+            f"{'was' if from_orders == 1 else 'were'} added (--orders 1 adds none)",
             file=sys.stderr,
         )
     if replaced:
@@ -624,7 +644,7 @@ def _run_generate(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         constrained=not args.unconstrained,
         certified=not args.raw,
-        **_alternatives(args),
+        **_search(args),
         details=True,
     )
     if args.json:
@@ -632,11 +652,12 @@ def _run_generate(args: argparse.Namespace) -> int:
         out["dropped"] = [d.to_json() for d in g.dropped]
         out["replaced"] = [{"rejected": d.to_json(), "by": t} for d, t in g.replaced]
         out["added"] = list(g.added)
+        out["from_orders"] = list(g.from_orders)
         out["finished"] = g.finished
         print(json.dumps(out, indent=2))
     else:
         print(g.text)
-    _dropped_note("generate", len(g.dropped), len(g.replaced), len(g.added))
+    _dropped_note("generate", len(g.dropped), len(g.replaced), len(g.added), len(g.from_orders))
     return 0
 
 
@@ -648,7 +669,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         "against the engine.  By default decoding is grammar-constrained and the generated "
         "terms the term checker rejects are replaced by the model's first certified alternative "
         "or dropped, and certified alternatives for the first terms added, before scoring (the "
-        "columns raw_validity, replaced_terms, dropped_terms and added_terms say how many); "
+        "columns raw_validity, replaced_terms, dropped_terms, added_terms and order_terms say "
+        "how many); "
         "--unconstrained --raw scores the model's raw output.",
     )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
@@ -692,7 +714,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         num_beams=args.beams,
         constrained=not args.unconstrained,
         certified=not args.raw,
-        **_alternatives(args),
+        **_search(args),
         check=args.check,
         progress=not args.json,
     )

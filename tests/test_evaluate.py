@@ -1,6 +1,7 @@
 """Evaluation: scores per example, aggregation, malformed outputs, benchmarks, plots."""
 
 import math
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -103,6 +104,26 @@ def test_certified_garbage_is_dropped_and_counted(bundle, data, monkeypatch):
     assert summary.loc["all", "dropped_terms"] == sum(raw_terms)
     assert summary.loc["all", "raw_validity"] == 0
     assert {"raw_validity", "dropped_terms"} <= set(ev.SUMMARY_COLUMNS)
+
+
+def test_terms_from_other_orders_are_counted(bundle, data, monkeypatch):
+    """``orders`` reaches the decoder; the terms the other orders added are counted per example
+    and summed, and the setting is recorded."""
+    seen = []
+
+    def with_orders(bundle, inputs, **kw):
+        seen.append(kw["orders"])
+        return [
+            replace(g, from_orders=("+ x",) * k) for k, g in enumerate(oracle(bundle, inputs, **kw))
+        ]
+
+    monkeypatch.setattr(ev, "generate_batch", with_orders)
+    res = ev.evaluate(bundle, data, benchmarks=False, progress=False, orders=3)
+    assert set(seen) == {3} and res.meta["orders"] == 3
+    n = len(res.rows)
+    assert list(res.rows["order_terms"]) == [k % 16 for k in range(n)]  # batches of 16
+    assert res.summary().loc["all", "order_terms"] == sum(k % 16 for k in range(n))
+    assert ev.evaluate(bundle, data, benchmarks=False, progress=False).meta["orders"] == 1
 
 
 def test_certified_validity_is_one_or_nan(bundle, data):

@@ -35,7 +35,7 @@ import torch
 from tqdm import tqdm
 
 from lagnb.errors import LagnbError
-from lagnb.ml.generate import ALTERNATIVES, generate_batch
+from lagnb.ml.generate import ALTERNATIVES, ORDERS, generate_batch
 from lagnb.ml.metrics import MISS_CLASSES, TERM_KINDS, misses_of_kind, score_lagrangian
 from lagnb.ml.model import Bundle
 from lagnb.physics.catalogue import CATALOGUE
@@ -59,6 +59,7 @@ SUMMARY_COLUMNS = [
     "dropped_terms",
     "replaced_terms",
     "added_terms",
+    "order_terms",
     "malformed_terms",
     "truncated",
     *(f"recall_{k}" for k in TERM_KINDS if k != "other"),
@@ -67,8 +68,9 @@ SUMMARY_COLUMNS = [
 F1 from them alone), ``recall_<kind>`` is the recall of the true terms of one kind;
 ``validity`` is that of the (certified) output, ``raw_validity`` that of the raw generated
 terms, ``dropped_terms``, ``replaced_terms`` (rejected terms a certified alternative of the
-model's replaced), ``added_terms`` (certified alternatives for the first terms that were added)
-and ``malformed_terms`` are totals."""
+model's replaced), ``added_terms`` (certified alternatives for the first terms that were added),
+``order_terms`` (certified terms of the outputs for other orders of the fields that were added,
+``orders``) and ``malformed_terms`` are totals."""
 
 
 def score_example(
@@ -133,13 +135,13 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 def summarise(rows: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Mean of the scores per group (``n`` = examples; ``malformed_terms``,
-    ``dropped_terms``, ``replaced_terms`` and ``added_terms`` are totals)."""
+    ``dropped_terms``, ``replaced_terms``, ``added_terms`` and ``order_terms`` are totals)."""
     df = rows.copy()
     df["malformed_terms"] = df["n_malformed"]
     for col, missing in (("validity", float("nan")), ("raw_validity", float("nan"))):
         if col not in df:
             df[col] = missing
-    totals = ("malformed_terms", "dropped_terms", "replaced_terms", "added_terms")
+    totals = ("malformed_terms", "dropped_terms", "replaced_terms", "added_terms", "order_terms")
     for col in totals[1:]:
         if col not in df:
             df[col] = 0
@@ -182,6 +184,7 @@ def evaluate_examples(
     constrained: bool = True,
     certified: bool = True,
     alternatives: int = ALTERNATIVES,
+    orders: int = ORDERS,
     batch_size: int = 16,
     check: bool = True,
     progress: bool = True,
@@ -189,10 +192,11 @@ def evaluate_examples(
 ) -> pd.DataFrame:
     """Generate and score examples (dicts with ``input`` and optionally ``target``, ``split``,
     ``name``), ``batch_size`` at a time.  Outputs that hit the token limit are marked
-    ``truncated``.  ``constrained``, ``certified`` and ``alternatives`` as in
+    ``truncated``.  ``constrained``, ``certified``, ``alternatives`` and ``orders`` as in
     :func:`~lagnb.ml.generate.generate_batch`: the scores are those of the certified output;
     ``raw_validity`` is that of the model's own output, ``dropped_terms``, ``replaced_terms``
-    and ``added_terms`` say what certification removed, replaced and added."""
+    and ``added_terms`` say what certification removed, replaced and added (``order_terms``:
+    what the other orders added)."""
     examples = list(examples)
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(examples), desc="evaluate", disable=not progress, unit="ex")
@@ -206,6 +210,7 @@ def evaluate_examples(
             constrained=constrained,
             certified=certified,
             alternatives=alternatives,
+            orders=orders,
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
             details=True,
@@ -222,6 +227,7 @@ def evaluate_examples(
             row["dropped_terms"] = len(g.dropped)
             row["replaced_terms"] = len(g.replaced)
             row["added_terms"] = len(g.added)
+            row["order_terms"] = len(g.from_orders)
             row["truncated"] = not g.finished
             row["seconds"] = dt
             rows.append(row)
@@ -282,6 +288,7 @@ def evaluate(
     constrained: bool = True,
     certified: bool = True,
     alternatives: int = ALTERNATIVES,
+    orders: int = ORDERS,
     batch_size: int = 16,
     check: bool = True,
     progress: bool = True,
@@ -304,6 +311,7 @@ def evaluate(
         constrained=constrained,
         certified=certified,
         alternatives=alternatives,
+        orders=orders,
         batch_size=batch_size,
         check=check,
         progress=progress,
@@ -315,6 +323,7 @@ def evaluate(
         "constrained": constrained,
         "certified": certified,
         "alternatives": alternatives if certified and constrained else 0,
+        "orders": orders if certified and constrained else 1,
         "examples": len(rows),
         "seconds": round(time.perf_counter() - t0, 1),
     }

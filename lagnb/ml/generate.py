@@ -23,8 +23,11 @@ it; and the model's best alternatives for its *first* term are tried too: those 
 certifies that the output lacks are added before it, then its best next terms after those, and
 so on while terms are added (the engine's order, which the model learns, puts the terms that
 need charges to add up — Yukawas first — at the start, so the model's first choice is its
-hardest one).  ``details=True`` returns :class:`Generated` records with the dropped, replaced
-and added terms, the checker's reason for each, and the raw text.
+hardest one).  ``orders`` (off by default) decodes the field list in other orders too: the
+Lagrangian does not depend on the order of the fields, the model's output does, and the
+certified engine terms written for the other orders are added.  ``details=True`` returns
+:class:`Generated` records with the dropped, replaced and added terms, the checker's reason for
+each, and the raw text.
 ``constrained=False, certified=False`` gives the model's raw greedy (or beam) output.  The
 user's forced prefix is never checked or changed.
 
@@ -39,6 +42,7 @@ leniently: a reference to a field the input lacks stays as written, so its term 
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -60,6 +64,10 @@ from lagnb.physics.tokens import split_terms
 ALTERNATIVES = 16
 """How many of the model's alternatives certified generation tries for a term the checker
 rejects, and for the first term (:func:`generate`)."""
+
+ORDERS = 1
+"""In how many orders of the field list certified generation decodes it by default (1: the
+given order only; see :func:`generate`)."""
 
 TERM_TOKENS = 192
 """The longest alternative term tried, in the model's tokens (a BART-L quartic of four
@@ -109,6 +117,8 @@ class Generated:
     certified alternative of the model's replaced (see :func:`generate`), each with its
     replacement; ``added`` the certified terms among the model's alternatives for its first
     terms (see :func:`generate`) that its output lacked, put before it in ``text``;
+    ``from_orders`` the certified terms of its outputs for other orders of the fields
+    (``orders``) that it lacked, put after it;
     ``checked`` and ``rejected`` how many terms of ``raw`` after the prefix the checker judged
     and rejected (0 when not certified).
     """
@@ -121,6 +131,7 @@ class Generated:
     rejected: int = 0
     replaced: tuple[tuple[DroppedTerm, str], ...] = ()
     added: tuple[str, ...] = ()
+    from_orders: tuple[str, ...] = ()
 
     @property
     def raw_validity(self) -> float:
@@ -393,6 +404,7 @@ def generate(
     constrained: bool = True,
     certified: bool = True,
     alternatives: int = ALTERNATIVES,
+    orders: int = ORDERS,
     details: bool = False,
 ) -> str | Generated:
     """The model's Lagrangian (token string, no specials) for a field list: by default only
@@ -418,6 +430,12 @@ def generate(
             the start, and the model's best next terms after those are tried the same way,
             until none is added.
             0: drop rejected terms only, add nothing.
+        orders: (certified, constrained, no prefix) also write the Lagrangian, the same way,
+            for this many − 1 other orders of the field list (seeded shuffles, the same for the
+            same list) and add the terms of those outputs the checker certifies as terms of the
+            engine's Lagrangian that the output lacks, at its end.  The Lagrangian does not
+            depend on the order of its fields; a small model's output does, so the other
+            orders find terms the given one misses, at about ``orders`` times the cost.
         details: return a :class:`Generated` record (dropped terms with reasons, raw text)
             instead of the text.
 
@@ -434,6 +452,7 @@ def generate(
         constrained=constrained,
         certified=certified,
         alternatives=alternatives,
+        orders=orders,
         details=details,
     )[0]
 
@@ -448,6 +467,7 @@ def generate_batch(
     constrained: bool = True,
     certified: bool = True,
     alternatives: int = ALTERNATIVES,
+    orders: int = ORDERS,
     batch_size: int = 16,
     details: bool = False,
 ) -> list[str] | list[Generated]:
@@ -459,6 +479,8 @@ def generate_batch(
     dropped, replaced and added terms with the checker's reasons."""
     if alternatives < 0:
         raise LagnbError(f"alternatives must be 0 or more, got {alternatives}")
+    if orders < 1:
+        raise LagnbError(f"orders must be 1 or more (1: the given order only), got {orders}")
     inputs = list(inputs)
     prefixes = [None] * len(inputs) if prefixes is None else list(prefixes)
     if len(prefixes) != len(inputs):
@@ -490,7 +512,55 @@ def generate_batch(
             gen.append(_with_first_terms(bundle, x, g, alternatives))
         else:
             gen.append(certify_continuation(x[1], c))
+        if certified and constrained and not p and orders > 1:
+            others = other_orders(x[1], orders - 1)
+            more = generate_batch(
+                bundle,
+                others,
+                num_beams=num_beams,
+                max_new_tokens=max_new_tokens,
+                alternatives=alternatives,
+                orders=1,
+                batch_size=batch_size,
+            )
+            gen[-1] = _with_terms_of(x[1], gen[-1], more)
     return gen if details else [g.text for g in gen]
+
+
+def other_orders(fields: Sequence[Field], n: int) -> list[tuple[Field, ...]]:
+    """Up to ``n`` orders of ``fields`` other than the given one, each a different list (two
+    identical fields swapped is not another order): seeded shuffles, the same for the same
+    list, as many as exist when fewer than ``n`` do."""
+    fs = tuple(fields)
+    seen = {fs}
+    out: list[tuple[Field, ...]] = []
+    rng = random.Random(0)
+    for _ in range(20 * n):  # all of them for short lists, where shuffles repeat
+        if len(out) == n:
+            break
+        order = list(fs)
+        rng.shuffle(order)
+        if tuple(order) not in seen:
+            seen.add(tuple(order))
+            out.append(tuple(order))
+    return out
+
+
+def _with_terms_of(fs: tuple[Field, ...], g: Generated, others: Iterable[str]) -> Generated:
+    """``g`` with the terms of the outputs ``others`` (for other orders of ``fs``) that the
+    checker certifies as engine terms ``g`` lacks added at its end, first found first."""
+    terms = split_terms(g.text)
+    written = {k for ch in certify_terms(fs, terms).checks if (k := ch.engine_term) is not None}
+    added = []
+    for text in others:
+        new = split_terms(text)
+        for t, ch in zip(new, certify_terms(fs, new).checks):
+            if (k := ch.engine_term) is not None and k not in written:
+                written.add(k)
+                added.append(t)
+    if not added:
+        return g
+    return replace(g, text=" ".join([*terms, *added]), from_orders=tuple(added))
 
 
 def _alternatives(bundle: Bundle, parsed: _Input, context: Sequence[str], width: int) -> list[str]:
