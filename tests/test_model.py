@@ -419,6 +419,9 @@ def test_terms_of_other_orders_the_output_lacks_are_added_last(bundle_dir):
     assert out.from_orders == (yukawa,) and out.text == f"{mass} {yukawa}"
     assert (out.raw, out.added, out.dropped) == (mass, (), ())
     assert gen._with_terms_of(fs, g, [wrong, mass_relabelled]) == g
+    # two identical doublets have no other order: the same output
+    b, two = load_bundle(bundle_dir), HIGGS.replace("[EOS]", "FIELD SPIN 0 SU2 2 U1 1 [EOS]")
+    assert generate(b, two, orders=3, max_new_tokens=30) == generate(b, two, max_new_tokens=30)
 
 
 # the lepton doublet, a scalar colour and weak triplet, the Higgs and the right-handed electron:

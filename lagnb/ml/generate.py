@@ -512,8 +512,8 @@ def generate_batch(
             gen.append(_with_first_terms(bundle, x, g, alternatives))
         else:
             gen.append(certify_continuation(x[1], c))
-        if certified and constrained and not p and orders > 1:
-            others = other_orders(x[1], orders - 1)
+        others = other_orders(x[1], orders - 1) if certified and constrained and not p else []
+        if others:
             more = generate_batch(
                 bundle,
                 others,
@@ -530,7 +530,7 @@ def generate_batch(
 def other_orders(fields: Sequence[Field], n: int) -> list[tuple[Field, ...]]:
     """Up to ``n`` orders of ``fields`` other than the given one, each a different list (two
     identical fields swapped is not another order): seeded shuffles, the same for the same
-    list, as many as exist when fewer than ``n`` do."""
+    list (for a short list, where fewer than ``n`` exist, all of them)."""
     fs = tuple(fields)
     seen = {fs}
     out: list[tuple[Field, ...]] = []
