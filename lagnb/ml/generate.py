@@ -551,16 +551,23 @@ def _with_terms_of(fs: tuple[Field, ...], g: Generated, others: Iterable[str]) -
     checker certifies as engine terms ``g`` lacks added at its end, first found first."""
     terms = split_terms(g.text)
     written = {k for ch in certify_terms(fs, terms).checks if (k := ch.engine_term) is not None}
-    added = []
-    for text in others:
-        new = split_terms(text)
-        for t, ch in zip(new, certify_terms(fs, new).checks):
-            if (k := ch.engine_term) is not None and k not in written:
-                written.add(k)
-                added.append(t)
+    added = [t for text in others for t in _new_engine_terms(fs, split_terms(text), written)]
     if not added:
         return g
     return replace(g, text=" ".join([*terms, *added]), from_orders=tuple(added))
+
+
+def _new_engine_terms(
+    fs: tuple[Field, ...], candidates: Sequence[str], written: set[tuple[int, bool]]
+) -> list[str]:
+    """The ``candidates`` the checker certifies as engine terms not in ``written``, in order,
+    each engine term once; they are added to ``written``."""
+    new = []
+    for t, ch in zip(candidates, certify_terms(fs, candidates).checks):
+        if (k := ch.engine_term) is not None and k not in written:
+            written.add(k)
+            new.append(t)
+    return new
 
 
 def _alternatives(bundle: Bundle, parsed: _Input, context: Sequence[str], width: int) -> list[str]:
@@ -698,12 +705,7 @@ def _first_terms(
     fs = parsed[1]
     found: list[str] = []
     while True:  # each round finds a term or stops: at most as many rounds as engine terms
-        new = []
-        offered = _alternatives(bundle, parsed, found, width)
-        for t, ch in zip(offered, certify_terms(fs, offered).checks):
-            if (k := ch.engine_term) is not None and k not in written:
-                written.add(k)
-                new.append(t)
+        new = _new_engine_terms(fs, _alternatives(bundle, parsed, found, width), written)
         if not new:
             return found
         found += new
