@@ -343,7 +343,8 @@ def test_certified_first_terms_the_output_lacks_are_added_first(bundle_dir, monk
     """Of the model's alternatives for its first term (stubbed here, best first), those the
     checker certifies as engine terms that the output lacks — not the same engine term in other
     words, not a valid term the checker names no engine term for — are added before the output,
-    best first; then the model's alternatives after the terms added, until none is added."""
+    best first; then the model's alternatives after the terms added, until none is added; then,
+    once, its first terms led by each field (stubbed), and after a new one, rounds again."""
     import lagnb.ml.generate as gen
 
     b = load_bundle(bundle_dir)
@@ -365,24 +366,78 @@ def test_certified_first_terms_the_output_lacks_are_added_first(bundle_dir, monk
     assert check_term(LEPTONS, implicit).valid and check_term(LEPTONS, implicit).match is None
     parsed = gen._parse_input(b, LEPTONS)
     written = gen.Generated(mass, True, mass, checked=1)
-    rounds = {  # the stub's alternatives after 0, 1 and 2 added terms
+    yukawa_hc = (
+        "+ FIELD SPIN 1 / 2 SU2 2 U1 1 HEL 1 / 2 DAGGER ID0 FIELD SPIN 1 / 2 U1 - 2 HEL 1 / 2 "
+        f"DAGGER ID1 {higgs} ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID0 ID2"
+    )
+    hc = check_term(LEPTONS, yukawa_hc).engine_term
+    assert hc is not None and hc != check_term(LEPTONS, yukawa).engine_term
+    rounds = {  # the stub's alternatives after 0, 1, 2 and 3 added terms
         0: [wrong, mass_relabelled, implicit, yukawa, yukawa],
         1: [yukawa, quartic, mass],
         2: [quartic, wrong, yukawa],
+        3: [mass, yukawa_hc],
     }
-    contexts = []
+    contexts, leads = [], []
 
     def offered(bundle, parsed, context, width):
         contexts.append(list(context))
         return rounds[len(context)]
 
+    def led(bundle, parsed, width):
+        leads.append(width)
+        return [wrong, quartic, yukawa_hc, implicit]
+
     monkeypatch.setattr(gen, "_alternatives", offered)
+    monkeypatch.setattr(gen, "_led_terms", led)
     g = gen._with_first_terms(b, parsed, written, 5)
-    assert g.added == (yukawa, quartic) and g.text == f"{yukawa} {quartic} {mass}"
-    assert contexts == [[], [yukawa], [yukawa, quartic]]  # the third round adds nothing
+    assert g.added == (yukawa, quartic, yukawa_hc)
+    assert g.text == f"{yukawa} {quartic} {yukawa_hc} {mass}"
+    # the third round adds nothing, the led terms add one, the round after it nothing
+    assert contexts == [[], [yukawa], [yukawa, quartic], [yukawa, quartic, yukawa_hc]]
+    assert leads == [5]  # once
     assert (g.raw, g.checked, g.dropped) == (mass, 1, ())
     monkeypatch.setattr(gen, "_alternatives", lambda *a: [wrong, mass_relabelled])
+    monkeypatch.setattr(gen, "_led_terms", lambda *a: [mass_relabelled, implicit])
     assert gen._with_first_terms(b, parsed, written, 5) == written
+
+
+def test_led_terms_begin_with_each_field_and_its_conjugate(bundle_dir, monkeypatch):
+    """The search led by each field decodes, in one beam search of the given width per prefix
+    length, one term after each field object and after each one's conjugate (a flavour
+    repeated leads once), and returns the complete terms, lead by lead, best first."""
+    import lagnb.ml.generate as gen
+    from lagnb.physics.engine import as_fields
+
+    b = load_bundle(bundle_dir)
+    two_higgs = HIGGS.replace("[EOS]", "FIELD SPIN 0 SU2 2 U1 1 FIELD SPIN 0 SU3 3 [EOS]")
+    parsed = gen._parse_input(b, two_higgs)
+    higgs, colour = "FIELD SPIN 0 SU2 2 U1 1", "FIELD SPIN 0 SU3 3"
+    leads = [f"+ {f} ID0" for f in (higgs, colour)]
+    leads += [f"+ {f} DAGGER ID0" for f in ("FIELD SPIN 0 SU2 2 U1 - 1", "FIELD SPIN 0 SU3 - 3")]
+    masses = {
+        leads[0]: "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1 CONTRACTIONS SU2 ID1 ID0",
+        leads[1]: "FIELD SPIN 0 SU3 - 3 DAGGER ID1 CONTRACTIONS SU3 ID1 ID0",
+    }
+    calls = []
+
+    def decoded(bundle, rows, width, budget, max_terms, num_return=1):
+        calls.append(([r.prefix for r in rows], {len(r.dec) for r in rows}, width, num_return))
+        out = []
+        for r in rows:  # a mass term after each field, nothing complete after a conjugate
+            mass = masses.get(r.prefix)
+            out += [gen.Continuation(r.prefix, mass or "", mass is not None)]
+            out += [gen.Continuation(r.prefix, "", False)] * (width - 1)
+        return out
+
+    monkeypatch.setattr(gen, "_decode_batch", decoded)
+    terms = gen._led_terms(b, parsed, 3)
+    assert sorted(p for c in calls for p in c[0]) == sorted(leads)
+    lengths = [c[1] for c in calls]  # one beam search per decoder prefix length
+    assert all(len(n) == 1 for n in lengths) and len(set(map(min, lengths))) == len(calls)
+    assert {c[2:] for c in calls} == {(3, 3)}
+    assert len(as_fields(two_higgs)) == 3
+    assert sorted(terms) == sorted(f"{lead} {masses[lead]}" for lead in leads[:2])
 
 
 def test_other_orders_are_distinct_field_lists_and_seeded():
@@ -424,38 +479,65 @@ def test_terms_of_other_orders_the_output_lacks_are_added_last(bundle_dir):
     assert generate(b, two, orders=3, max_new_tokens=30) == generate(b, two, max_new_tokens=30)
 
 
-# the lepton doublet, a scalar colour and weak triplet, the Higgs and the right-handed electron:
-# the lepton sector with one BSM field (``sector_examples``), held out from the shipped model
-SECTOR = (
-    "[SOS] FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 FIELD SPIN 0 SU3 3 SU2 3 U1 4 / 3 "
-    "FIELD SPIN 0 SU2 2 U1 1 FIELD SPIN 1 / 2 U1 - 2 HEL 1 / 2 [EOS]"
-)
-
-
-def test_shipped_model_finds_in_other_orders_the_terms_it_misses_in_one(capsys):
+def test_shipped_model_writes_sm_and_s1_exactly_in_eight_orders(capsys):
     """The Lagrangian does not depend on the order of the fields; the shipped model's output
-    does.  For this content its certified output in the given order misses two of the 17
-    engine terms, and written in two more orders, the terms those outputs hold and it lacks
-    make the Lagrangian the engine's, term for term; the CLI says how many were added."""
+    does.  For the SM with the leptoquark S1 its certified output in the given order misses
+    engine terms (leptoquark Yukawas), and written in seven more orders, the terms those
+    outputs hold and it lacks make the Lagrangian the engine's, term for term; the CLI says
+    how many were added."""
     from lagnb.cli import main
     from lagnb.ml.metrics import score_lagrangian
+    from lagnb.physics import catalogue
+    from lagnb.physics.engine import lagrangian
+    from lagnb.physics.fields import fields_tokens
+
+    b = load_bundle()
+    text = fields_tokens(catalogue.get("sm_leptoquark_s1").fields)
+    true = lagrangian(text).tokens()
+    one = generate(b, text, details=True)
+    g = generate(b, text, details=True, orders=8)
+    assert not score_lagrangian(one.text, true).exact and one.from_orders == ()
+    assert score_lagrangian(g.text, true).exact and len(split_terms(true)) == 29
+    assert g.text == " ".join([one.text, *g.from_orders]) and len(g.from_orders) >= 2
+    assert all(check_term(text, t).valid for t in g.from_orders)
+    assert (g.raw, g.added, g.replaced) == (one.raw, one.added, one.replaced)
+    assert main(["generate", text, "--orders", "8"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == g.text
+    n = len(g.from_orders)
+    assert (
+        f"{n} certified terms from the model's outputs for other orders of the fields were " in err
+    )
+    with pytest.raises(LagnbError, match=r"orders must be 1 or more .*got 0"):
+        generate(b, text, orders=0)
+
+
+def test_shipped_model_writes_the_sm_with_the_first_terms_each_field_leads():
+    """The shipped model's best first terms for one generation of the SM begin with Q (the
+    quark Yukawas): the electron's Yukawa L e† H† and its conjugate are not among its 16 best,
+    but among its best first terms that begin with L and with L†; with that search, part of
+    certified generation, the SM comes out exactly, term for term."""
+    import lagnb.ml.generate as gen
+    from lagnb.ml.metrics import score_lagrangian
+    from lagnb.physics import catalogue
+    from lagnb.physics.check import certify_terms
     from lagnb.physics.engine import lagrangian
 
     b = load_bundle()
-    true = lagrangian(SECTOR).tokens()
-    one = generate(b, SECTOR, details=True)
-    g = generate(b, SECTOR, details=True, orders=3)
-    assert not score_lagrangian(one.text, true).exact and one.from_orders == ()
-    assert score_lagrangian(g.text, true).exact and len(split_terms(true)) == 17
-    assert g.text == " ".join([one.text, *g.from_orders]) and len(g.from_orders) == 2
-    assert all(check_term(SECTOR, t).valid for t in g.from_orders)
-    assert (g.raw, g.added, g.replaced) == (one.raw, one.added, one.replaced)
-    assert main(["generate", SECTOR, "--orders", "3"]) == 0
-    out, err = capsys.readouterr()
-    assert out.strip() == g.text
-    assert "2 certified terms from the model's outputs for other orders of the fields were " in err
-    with pytest.raises(LagnbError, match=r"orders must be 1 or more .*got 0"):
-        generate(b, SECTOR, orders=0)
+    fs = tuple(catalogue.get("sm").fields)
+    assert [f.name for f in fs] == ["Q", "u", "d", "L", "e", "H"]
+    parsed = gen._parse_input(b, fs)
+    true = lagrangian(fs).tokens()
+    checks = certify_terms(fs, split_terms(true)).checks
+    electron = {ch.engine_term for ch in checks if gen._fields_of(ch) == (3, 4, 5)}
+    assert len(electron) == 2 and None not in electron
+
+    def engine_terms(terms):
+        return {ch.engine_term for ch in certify_terms(fs, terms).checks}
+
+    assert not electron & engine_terms(gen._alternatives(b, parsed, [], 16))
+    assert electron <= engine_terms(gen._led_terms(b, parsed, 16))
+    assert score_lagrangian(generate(b, fs), true).exact
 
 
 # the type-II seesaw: a scalar triplet of hypercharge -1 and the lepton doublet (a held-out

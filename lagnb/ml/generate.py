@@ -21,11 +21,12 @@ text.  :func:`generate` and :func:`generate_batch` first give a rejected term a 
 are tried, and the first the checker certifies — made of the same fields if one is — replaces
 it; and the model's best alternatives for its *first* term are tried too: those the checker
 certifies that the output lacks are added before it, then its best next terms after those, and
-so on while terms are added (the engine's order, which the model learns, puts the terms that
-need charges to add up — Yukawas first — at the start, so the model's first choice is its
-hardest one).  ``orders`` (off by default) decodes the field list in other orders too: the
-Lagrangian does not depend on the order of the fields, the model's output does, and the
-certified engine terms written for the other orders are added.  ``details=True`` returns
+so on while terms are added, and then its best first terms that begin with each input field (the
+engine's order, which the model learns, puts the terms that need charges to add up — Yukawas
+first — at the start, so the model's first choice is its hardest one).  ``orders`` (off by
+default) decodes the field list in other orders too: the Lagrangian does not depend on the order
+of the fields, the model's output does, and the certified engine terms written for the other
+orders are added.  ``details=True`` returns
 :class:`Generated` records with the dropped, replaced and added terms, the checker's reason for
 each, and the raw text.
 ``constrained=False, certified=False`` gives the model's raw greedy (or beam) output.  The
@@ -428,7 +429,9 @@ def generate(
             Then try the model's this many best alternatives for the first term: each one the
             checker certifies as a term of the engine's Lagrangian not yet written is added at
             the start, and the model's best next terms after those are tried the same way,
-            until none is added.
+            until none is added; then its this many best first terms that begin with each
+            input field or its conjugate, and next terms after those, the same way
+            (:func:`first_terms`).
             0: drop rejected terms only, add nothing.
         orders: (certified, constrained, no prefix) also write the Lagrangian, the same way,
             for this many − 1 other orders of the field list (seeded shuffles, the same for the
@@ -683,13 +686,19 @@ def first_terms(
     terms) that the checker certifies as terms of the engine's Lagrangian not in ``written``
     (engine terms as :attr:`~lagnb.physics.check.TermCheck.engine_term` keys), best first;
     then, after the terms found so far, the model's ``width`` best next terms are tried the
-    same way, until a round finds nothing.  (A certified term the checker names no engine term
-    for — another basis of the same contractions — is not taken: it may repeat one written.)
+    same way, until a round finds nothing; then, once, the model's ``width`` best first terms
+    that begin with each field of the input and with each one's conjugate (the field forced,
+    the rest of the term the model's beam search), and after any it finds, rounds again.  (A
+    certified term the checker names no engine term for — another basis of the same
+    contractions — is not taken: it may repeat one written.)
 
     The model learns the engine's order, which starts with the terms that exist only where
     charges add up to zero (Yukawas, then trilinears): whether to write one is the model's
     first decision, and where its best choice is to skip one, the term is often among its next
-    best — and after it, the term's conjugate and the next Yukawa.  Certified generation
+    best — and after it, the term's conjugate and the next Yukawa.  Where its best first terms
+    all begin with one field (the SM's up-quark Yukawa and its relatives begin with Q), a Yukawa
+    that begins with another (the electron's, with L) is found among the terms it writes when
+    its first field is given.  Certified generation
     (:func:`generate`) adds these terms to the model's output, and the autocomplete
     (:func:`lagnb.apps.autocomplete.complete`) offers them after its continuation."""
     if width < 0:
@@ -704,11 +713,44 @@ def _first_terms(
     """:func:`first_terms` for a parsed input; adds the engine terms it finds to ``written``."""
     fs = parsed[1]
     found: list[str] = []
+    led = False
     while True:  # each round finds a term or stops: at most as many rounds as engine terms
         new = _new_engine_terms(fs, _alternatives(bundle, parsed, found, width), written)
+        if not new and not led:
+            led = True
+            new = _new_engine_terms(fs, _led_terms(bundle, parsed, width), written)
         if not new:
             return found
         found += new
+
+
+def _led_terms(bundle: Bundle, parsed: _Input, width: int) -> list[str]:
+    """The model's ``width`` best first terms that begin with each field of the input, and with
+    each one's conjugate (the field object forced, then beam search of that width over the rest
+    of the term, grammar-constrained): lead by lead, best first (see :func:`first_terms`)."""
+    fs = parsed[1]
+    grammar = Grammar.from_parsed(fs)
+    leads = [
+        lead
+        for f in dict.fromkeys(fs)  # a flavour repeated leads once
+        for conj in (False, True)
+        if grammar.first_violation(lead := ["+", *f.tokens(conj), "ID0"]) is None
+    ]
+    by_length: dict[int, list[tuple[_Row, list[str]]]] = {}
+    for lead in leads:
+        row = _row(bundle, parsed, " ".join(lead), True, 0)
+        by_length.setdefault(len(row.dec), []).append((row, lead))
+    out: list[str] = []
+    for n_dec, pairs in sorted(by_length.items()):
+        budget = min(bundle.max_positions - n_dec, TERM_TOKENS)
+        if budget < 1:
+            continue
+        rows = [r for r, _ in pairs]
+        conts = _decode_batch(bundle, rows, width, budget, 1, num_return=width)
+        for k, c in enumerate(conts):
+            toks = [*pairs[k // width][1], *c.text.split()]
+            out += cut_into_terms(grammar, grammar.initial(), toks, 1, ended=c.finished)[0]
+    return out
 
 
 def _with_first_terms(bundle: Bundle, parsed: _Input, g: Generated, width: int) -> Generated:
