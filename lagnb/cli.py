@@ -483,8 +483,9 @@ def _add_complete(sub: argparse._SubParsersAction) -> None:
         "--alternatives",
         type=_int_at_least(0),
         default=None,
-        help="after the continuation, also offer those of the model's N best first terms, and "
-        "of its N best next terms after those, that the checker certifies as engine terms the "
+        help="after the continuation, also offer those of the model's N best first terms, of "
+        "its N best next terms after those and of its N best first terms led by each field, "
+        "that the checker certifies as engine terms the "
         "partial Lagrangian and the suggestions lack, within --max-terms (0: none; default: "
         "lagnb.ml.generate.ALTERNATIVES)",
     )
@@ -546,7 +547,8 @@ def _add_decoding_flags(p: argparse.ArgumentParser) -> None:
         help="for a term the checker rejects, try the model's N best alternatives for that "
         "term and keep the best it certifies, one of the same fields first; then add those of "
         "the model's N best first terms it certifies that the output lacks, and of its N best "
-        "next terms after those, while any is added (0: drop rejected terms, add nothing; "
+        "next terms after those, while any is added, then of its N best first terms led by each "
+        "field and its conjugate (0: drop rejected terms, add nothing; "
         "default: lagnb.ml.generate.ALTERNATIVES)",
     )
     p.add_argument(

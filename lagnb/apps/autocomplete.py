@@ -491,7 +491,8 @@ def complete(
         show_rejected: keep the suggestions the term checker rejects (listed after the others,
             marked invalid); by default they are dropped and only counted.
         alternatives: (constrained only) after the continuation, search the model's this many
-            best first terms, then its best next terms after those found, for terms the checker
+            best first terms, then its best next terms after those found, and its best first
+            terms led by each field (and after those), for terms the checker
             certifies as engine terms that the partial Lagrangian and the suggestions lack
             (:func:`lagnb.ml.generate.first_terms`); they are offered after the
             continuation's suggestions, within ``max_terms``.  0: no search.
