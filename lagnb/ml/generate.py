@@ -26,9 +26,8 @@ engine's order, which the model learns, puts the terms that need charges to add 
 first — at the start, so the model's first choice is its hardest one).  ``orders`` (off by
 default) decodes the field list in other orders too: the Lagrangian does not depend on the order
 of the fields, the model's output does, and the certified engine terms written for the other
-orders are added.  ``details=True`` returns
-:class:`Generated` records with the dropped, replaced and added terms, the checker's reason for
-each, and the raw text.
+orders are added.  ``details=True`` returns :class:`Generated` records with the dropped,
+replaced and added terms, the checker's reason for each, and the raw text.
 ``constrained=False, certified=False`` gives the model's raw greedy (or beam) output.  The
 user's forced prefix is never checked or changed.
 
@@ -727,14 +726,16 @@ def _first_terms(
 def _led_terms(bundle: Bundle, parsed: _Input, width: int) -> list[str]:
     """The model's ``width`` best first terms that begin with each field of the input, and with
     each one's conjugate (the field object forced, then beam search of that width over the rest
-    of the term, grammar-constrained): lead by lead, best first (see :func:`first_terms`)."""
+    of the term, grammar-constrained): lead by lead (those of one decoder length together),
+    best first (see :func:`first_terms`)."""
     fs = parsed[1]
     grammar = Grammar.from_parsed(fs)
+    # a field listed twice (flavours, however named) leads once
+    objects = dict.fromkeys(tuple(f.tokens(conj)) for f in fs for conj in (False, True))
     leads = [
         lead
-        for f in dict.fromkeys(fs)  # a flavour repeated leads once
-        for conj in (False, True)
-        if grammar.first_violation(lead := ["+", *f.tokens(conj), "ID0"]) is None
+        for obj in objects
+        if grammar.first_violation(lead := ["+", *obj, "ID0"]) is None  # a real field's DAGGER
     ]
     by_length: dict[int, list[tuple[_Row, list[str]]]] = {}
     for lead in leads:
