@@ -136,6 +136,8 @@ def main() -> None:
         return
     if not args.snapshots or not args.data:
         ap.error("give snapshot folders and --data (or --plot)")
+    if args.alternatives < 0:
+        ap.error(f"--alternatives must be 0 or more, got {args.alternatives}")
     torch.set_num_threads(args.threads)
     points = evaluate_snapshots(
         args.snapshots, args.data, args.split, args.max_examples, args.alternatives
