@@ -539,6 +539,19 @@ def test_shipped_model_writes_the_sm_with_the_first_terms_each_field_leads():
     assert score_lagrangian(generate(b, fs), true).exact
 
 
+def test_shipped_model_generates_for_a_real_scalar():
+    """A real scalar is written in BART-L without its reality: the searches, which convert
+    their forced first terms to the model's spelling, find it in the field list all the same
+    (every term returned certified)."""
+    from lagnb.physics.fields import Field
+
+    b = load_bundle()
+    fields = [Field.scalar(name="S", real=True), Field.left(1, 2, -1)]
+    g = generate(b, fields, details=True)
+    terms = split_terms(g.text)
+    assert terms and all(check_term(fields, t).valid for t in terms)
+
+
 # the type-II seesaw: a scalar triplet of hypercharge -1 and the lepton doublet (a held-out
 # content; its Yukawa couples the triplet to two lepton doublets)
 SEESAW = "[SOS] FIELD SPIN 0 SU2 3 U1 - 2 FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 [EOS]"

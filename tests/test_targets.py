@@ -164,7 +164,31 @@ def test_random_field_lists_round_trip(fields):
     assert n_compact < n_bart
 
 
+def test_real_and_flavoured_fields_round_trip():
+    """BART-L writes a real scalar and a field with generations by their quantum numbers
+    alone (as the checker reads them); the compact spelling refers to them all the same."""
+    fields = (
+        Field.scalar(name="S", real=True),
+        Field.left(1, 2, -1, generations=3),
+        Field.scalar(1, 2, 1),
+    )
+    n_bart, n_compact = lengths_after_round_trip(fields)
+    assert n_compact < n_bart
+
+
 # -- conversion errors ---------------------------------------------------------------------------
+def test_fields_the_tokens_cannot_tell_apart_are_named():
+    """A real and a complex singlet look the same in BART-L: converting a term of either is a
+    one-line error naming the object and both fields."""
+    fields = (Field.scalar(name="S", real=True), Field.scalar(name="T"))
+    with pytest.raises(TokenError) as err:
+        to_model(fields, "+ FIELD SPIN 0 ID0 FIELD SPIN 0 ID1 CONTRACTIONS", "compact")
+    assert str(err.value) == (
+        "term 1, position 1: scalar (1, 1, 0) is ambiguous: fields 1, 2 differ only in charges, "
+        "reality or generations, which term tokens do not write; check Term objects instead"
+    )
+
+
 def test_out_of_range_reference_is_named():
     text = "+ F0 ID0 F3 DAGGER ID1 CONTRACTIONS SU2 ID1 ID0"
     with pytest.raises(TokenError) as err:

@@ -102,6 +102,7 @@ from lagnb.physics.tokens import (
     MAX_FIELD_REFS,
     SIGNS,
     SPECIAL_TOKENS,
+    field_position,
     field_ref_index,
     parse_structure,
     split_terms,
@@ -231,11 +232,9 @@ def check_format(target_format: str) -> str:
 
 
 def _field_ref(fields: tuple[Field, ...], field: Field, where: str) -> str:
-    """The reference ``F<k>`` of ``field``: ``k`` is its first position in ``fields``."""
-    try:
-        k = fields.index(field)
-    except ValueError:
-        raise TokenError(f"{where}: {field.describe()} is not in the field list") from None
+    """The reference ``F<k>`` of the field a BART-L object spells: ``k`` is its first position
+    in ``fields`` (:func:`~lagnb.physics.tokens.field_position`)."""
+    k = field_position(fields, field, where)
     if k >= MAX_FIELD_REFS:
         raise TokenError(
             f"{where}: {field.describe()} is field {k + 1}; the compact spelling names at most "

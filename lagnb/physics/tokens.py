@@ -265,6 +265,29 @@ def parse_structure(text: str) -> TermStructure:
 
 
 # -- a term over a field list ----------------------------------------------------------------------
+def field_position(fields: tuple[Field, ...], field: Field, where: str) -> int:
+    """The position in ``fields`` of the field a BART-L object spells (``field``, as parsed):
+    the first with its quantum numbers.  A term's tokens are BART-L, so a real, flavoured or
+    charged field is written by its SU(3)×SU(2)×U(1) quantum numbers alone.  Raises a
+    :class:`TokenError` starting with ``where`` when no field matches, or when fields that
+    differ only in what the tokens do not write (charges, reality, generations) both do."""
+    if all(f.is_bart_l for f in fields):
+        if field not in fields:
+            raise TokenError(f"{where}: {field.describe()} is not in the field list")
+        return fields.index(field)
+    plain = [replace(f, real=False, generations=1, charges=()) for f in fields]
+    hits = [i for i, f in enumerate(plain) if f == field]
+    if not hits:
+        raise TokenError(f"{where}: {field.describe()} is not in the field list")
+    if len({fields[i] for i in hits}) > 1:
+        raise TokenError(
+            f"{where}: {field.describe()} is ambiguous: fields "
+            f"{', '.join(str(i + 1) for i in hits)} differ only in charges, reality or "
+            "generations, which term tokens do not write; check Term objects instead"
+        )
+    return hits[0]
+
+
 def parse_term(fields: Sequence[Field], text: str) -> Term:
     """Parse one term's tokens into a :class:`Term` whose factors refer to ``fields``.
 
@@ -280,29 +303,10 @@ def parse_term(fields: Sequence[Field], text: str) -> Term:
     """
     s = parse_structure(text)
     fields = tuple(fields)
-    index: list[int] = []  # per object, its field's position in ``fields`` (-1: not a field)
-    for k, parsed in enumerate(s.fields):
-        if parsed is None:
-            index.append(-1)
-            continue
-        if all(f.is_bart_l for f in fields):
-            if parsed[0] not in fields:
-                raise TokenError(f"object {k + 1}: {parsed[0].describe()} is not in the field list")
-            index.append(fields.index(parsed[0]))
-            continue
-        # a term's tokens are BART-L: a real, flavoured or charged field is written by its
-        # SU(3)×SU(2)×U(1) quantum numbers alone
-        plain = [replace(f, real=False, generations=1, charges=()) for f in fields]
-        hits = [i for i, f in enumerate(plain) if f == parsed[0]]
-        if not hits:
-            raise TokenError(f"object {k + 1}: {parsed[0].describe()} is not in the field list")
-        if len({fields[i] for i in hits}) > 1:
-            raise TokenError(
-                f"object {k + 1}: {parsed[0].describe()} is ambiguous: fields "
-                f"{', '.join(str(i + 1) for i in hits)} differ only in charges, reality or "
-                "generations, which term tokens do not write; check Term objects instead"
-            )
-        index.append(hits[0])
+    index = [  # per object, its field's position in ``fields`` (-1: not a field)
+        -1 if parsed is None else field_position(fields, parsed[0], f"object {k + 1}")
+        for k, parsed in enumerate(s.fields)
+    ]
     factors: list[Factor] = []
     for k, (obj, parsed) in enumerate(zip(s.objects, s.fields)):
         word = obj.split(" ", 1)[0]
