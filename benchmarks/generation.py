@@ -16,6 +16,7 @@ Lagrangian of ≤ 3 fields with the shipped model.  Several models can be compar
     python benchmarks/generation.py                                  # the shipped model
     python benchmarks/generation.py --model runs/exp/compact-small --model ""   # vs shipped
     python benchmarks/generation.py --data runs/exp/data1024 --n 30 --json out.json
+    python benchmarks/generation.py --data runs/exp/data1024 --n 30 --modes certified --threads 2
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def dataset_contents(data: Path, n: int) -> list[str]:
     return [r["input"] for r in rows[:n]]
 
 
-def run(models: list[str], inputs: list[str], threads: int) -> list[dict]:
+def run(models: list[str], inputs: list[str], threads: int, modes: list[str]) -> list[dict]:
     transformers.logging.set_verbosity_error()
     torch.set_num_threads(threads)
     results = []
@@ -77,7 +78,8 @@ def run(models: list[str], inputs: list[str], threads: int) -> list[dict]:
         bundle = load_bundle(model or None)
         name = model or "shipped"
         generate_batch(bundle, inputs[:1], **MODES["raw"])  # warm-up
-        for mode, kw in MODES.items():
+        for mode in modes:
+            kw = MODES[mode]
             per: dict[int, list[float]] = {}
             tokens = 0
             for text in inputs:
@@ -113,12 +115,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument(
+        "--modes", default=",".join(MODES), help=f"comma-separated, of {', '.join(MODES)} (all)"
+    )
     args = ap.parse_args()
+    modes = args.modes.split(",")
+    if unknown := [m for m in modes if m not in MODES]:
+        ap.error(f"--modes: unknown mode {unknown[0]!r}; choose from {', '.join(MODES)}")
     if args.data:
         inputs = dataset_contents(args.data, args.n)
     else:
         inputs = random_contents(args.n, args.seed)
-    results = run(args.model or [""], inputs, args.threads)
+    results = run(args.model or [""], inputs, args.threads, modes)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

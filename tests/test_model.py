@@ -404,8 +404,10 @@ def test_certified_first_terms_the_output_lacks_are_added_first(bundle_dir, monk
 
 def test_led_terms_begin_with_each_field_and_its_conjugate(bundle_dir, monkeypatch):
     """The search led by each field decodes, in one beam search of the given width per prefix
-    length, one term after each field object and after each one's conjugate (a flavour
-    repeated leads once), and returns the complete terms, lead by lead, best first."""
+    length (one in all in the compact spelling: see test_targets), one term after each field
+    object (and its label) and after each one's conjugate (before its label: the model writes
+    it), a flavour repeated leading once, and returns the complete terms, lead by lead, best
+    first."""
     import lagnb.ml.generate as gen
     from lagnb.physics.fields import Field
 
@@ -414,19 +416,20 @@ def test_led_terms_begin_with_each_field_and_its_conjugate(bundle_dir, monkeypat
     parsed = gen._parse_input(b, fields)
     higgs, colour = "FIELD SPIN 0 SU2 2 U1 1", "FIELD SPIN 0 SU3 3"
     leads = [f"+ {f} ID0" for f in (higgs, colour)]
-    leads += [f"+ {f} DAGGER ID0" for f in ("FIELD SPIN 0 SU2 2 U1 - 1", "FIELD SPIN 0 SU3 - 3")]
-    masses = {
+    leads += [f"+ {f} DAGGER" for f in ("FIELD SPIN 0 SU2 2 U1 - 1", "FIELD SPIN 0 SU3 - 3")]
+    written = {
         leads[0]: "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER ID1 CONTRACTIONS SU2 ID1 ID0",
         leads[1]: "FIELD SPIN 0 SU3 - 3 DAGGER ID1 CONTRACTIONS SU3 ID1 ID0",
+        leads[2]: f"ID0 {higgs} ID1 CONTRACTIONS SU2 ID0 ID1",
     }
     calls = []
 
     def decoded(bundle, rows, width, budget, max_terms, num_return=1):
         calls.append(([r.prefix for r in rows], {len(r.dec) for r in rows}, width, num_return))
         out = []
-        for r in rows:  # a mass term after each field, nothing complete after a conjugate
-            mass = masses.get(r.prefix)
-            out += [gen.Continuation(r.prefix, mass or "", mass is not None)]
+        for r in rows:  # a mass term after three leads, nothing complete after the fourth
+            term = written.get(r.prefix)
+            out += [gen.Continuation(r.prefix, term or "", term is not None)]
             out += [gen.Continuation(r.prefix, "", False)] * (width - 1)
         return out
 
@@ -436,7 +439,7 @@ def test_led_terms_begin_with_each_field_and_its_conjugate(bundle_dir, monkeypat
     lengths = [c[1] for c in calls]  # one beam search per decoder prefix length
     assert all(len(n) == 1 for n in lengths) and len(set(map(min, lengths))) == len(calls)
     assert {c[2:] for c in calls} == {(3, 3)}
-    assert sorted(terms) == sorted(f"{lead} {masses[lead]}" for lead in leads[:2])
+    assert sorted(terms) == sorted(f"{lead} {written[lead]}" for lead in leads[:3])
 
 
 def test_other_orders_are_distinct_field_lists_and_seeded():

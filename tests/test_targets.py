@@ -26,6 +26,7 @@ from lagnb.physics.grammar import END, Grammar
 from lagnb.physics.terms import charged_groups
 from lagnb.physics.tokens import (
     FIELD_REFS,
+    IDS,
     VOCABULARY,
     field_ref_index,
     parse_structure,
@@ -270,6 +271,10 @@ def test_to_model_refuses_what_compact_cannot_say():
         to_model(HIGGS, wrong, "compact")
     with pytest.raises(TokenError, match="ends inside a field object"):
         to_model(HIGGS, "+ FIELD SPIN 0 SU2 2 U1 1", "compact")
+    # after a conjugate's DAGGER the field is known (only its label is missing)
+    assert to_model(HIGGS, "+ FIELD SPIN 0 SU2 2 U1 - 1 DAGGER", "compact") == "+ F0 DAGGER"
+    with pytest.raises(TokenError, match="position 1: expected an ID label after the field"):
+        to_model(HIGGS, "+ FIELD SPIN 0 SU2 2 U1 - 1 DAGGER FIELD", "compact")
     with pytest.raises(TokenError, match="ends inside the COMMUTATOR_A object"):
         to_model(HIGGS, "- COMMUTATOR_A DERIVATIVE SU2", "compact")
     with pytest.raises(TokenError, match="must be followed by an ID label, got the end"):
@@ -425,8 +430,34 @@ def test_compact_model_continues_bart_l_prefixes(compact):
         generate(
             compact, HIGGS, prefix="+ FIELD SPIN 0 SU2 2 U1 1", max_new_tokens=5, constrained=False
         )
+    # a prefix that ends after a conjugate's DAGGER: the model writes its label next
+    conj = "+ FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"
+    row = _row(compact, _parse_input(compact, HIGGS), conj, True, 0)
+    assert row.processor.grammar.allowed(row.processor.tracker.start) == set(IDS)
+    out = generate(compact, HIGGS, prefix=conj, max_new_tokens=3, certified=False)
+    assert out.startswith(conj + " ID") and Grammar(HIGGS).first_violation(out) is None
     with pytest.raises(LagnbError, match="prefix token 1 'CONTRACTIONS'"):
         generate(compact, HIGGS, prefix="+ CONTRACTIONS", constrained=True, max_new_tokens=5)
+
+
+def test_compact_leads_are_one_beam_search(compact, monkeypatch):
+    """In the compact spelling a field's lead (``+ F<k> ID0``) and its conjugate's (``+ F<k>
+    DAGGER``) are equally long: the search led by each field is one beam search."""
+    import lagnb.ml.generate as gen
+
+    calls = []
+
+    def decoded(bundle, rows, width, budget, max_terms, num_return=1):
+        calls.append([bundle.tokenizer.convert_ids_to_tokens(r.dec[1:]) for r in rows])
+        return [gen.Continuation(r.prefix, "", False) for r in rows for _ in range(num_return)]
+
+    monkeypatch.setattr(gen, "_decode_batch", decoded)
+    fields = (Field.scalar(1, 2, 1), Field.left(1, 2, -1), Field.right(1, 1, -2))
+    assert gen._led_terms(compact, gen._parse_input(compact, fields), 4) == []
+    assert len(calls) == 1
+    assert sorted(map(" ".join, calls[0])) == sorted(
+        f"+ F{k}{d}" for k in range(3) for d in (" ID0", " DAGGER")
+    )
 
 
 def test_compact_model_autocompletes(compact):

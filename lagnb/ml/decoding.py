@@ -82,27 +82,32 @@ class GrammarLogitsProcessor(LogitsProcessor):
         self.grammar = grammar
         self.tracker = _Tracker(grammar, self.id_to_token, prefix_len, start or grammar.initial())
         self.min_terms = min_terms
-        self._masks: dict[frozenset[str], torch.Tensor] = {}
+        self._masks: dict[frozenset[str] | None, torch.Tensor] = {}
 
-    def _mask(self, allowed: frozenset[str], size: int, device: torch.device) -> torch.Tensor:
+    def _mask(
+        self, allowed: frozenset[str] | None, size: int, device: torch.device
+    ) -> torch.Tensor:
+        """True where a token is forbidden (``allowed=None``: nothing is)."""
         m = self._masks.get(allowed)
         if m is None or m.shape[0] != size or m.device != device:
-            m = torch.ones(size, dtype=torch.bool, device=device)
-            m[[self.token_to_id[t] for t in allowed]] = False
+            m = torch.zeros(size, dtype=torch.bool, device=device)
+            if allowed is not None:
+                m[:] = True
+                m[[self.token_to_id[t] for t in allowed]] = False
             self._masks[allowed] = m
         return m
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        scores = scores.clone()
-        for row in range(input_ids.shape[0]):
-            state = self.tracker.state(input_ids[row].tolist())
+        size, device = scores.shape[1], scores.device
+        masks = []
+        for row in input_ids.tolist():
+            state = self.tracker.state(row)
             allowed = self.grammar.allowed(state)
-            if allowed is None:
-                continue
-            if EOS in allowed and state.terms - self.tracker.start.terms < self.min_terms:
+            early = state.terms - self.tracker.start.terms < self.min_terms
+            if allowed is not None and early and EOS in allowed:
                 allowed = allowed - {EOS}
-            scores[row, self._mask(allowed, scores.shape[1], scores.device)] = -float("inf")
-        return scores
+            masks.append(self._mask(allowed, size, device))
+        return scores.masked_fill(torch.stack(masks), -float("inf"))
 
 
 class TermLimit(StoppingCriteria):
@@ -116,8 +121,8 @@ class TermLimit(StoppingCriteria):
         self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw
     ) -> torch.BoolTensor:
         done = [
-            self.tracker.state(row.tolist()).terms > self.max_terms + self.tracker.start.terms
-            for row in input_ids
+            self.tracker.state(row).terms > self.max_terms + self.tracker.start.terms
+            for row in input_ids.tolist()
         ]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 

@@ -727,16 +727,18 @@ def _led_terms(bundle: Bundle, parsed: _Input, width: int) -> list[str]:
     """The model's ``width`` best first terms that begin with each field of the input, and with
     each one's conjugate (the field object forced, then beam search of that width over the rest
     of the term, grammar-constrained): lead by lead (those of one decoder length together),
-    best first (see :func:`first_terms`)."""
+    best first (see :func:`first_terms`).  A field leads as ``+ <field> ID0``, a conjugate as
+    ``+ <field> DAGGER`` (its label the model's): in the compact spelling both are three
+    tokens, one beam search."""
     fs = parsed[1]
     grammar = Grammar.from_parsed(fs)
     # a field listed twice (flavours, however named) leads once
     objects = dict.fromkeys(tuple(f.tokens(conj)) for f in fs for conj in (False, True))
-    leads = [
-        lead
-        for obj in objects
-        if grammar.first_violation(lead := ["+", *obj, "ID0"]) is None  # a real field's DAGGER
-    ]
+    leads = []
+    for obj in objects:
+        lead = ["+", *obj] if obj[-1] == "DAGGER" else ["+", *obj, "ID0"]
+        if grammar.first_violation(lead) is None:  # not a real field's DAGGER
+            leads.append(lead)
     by_length: dict[int, list[tuple[_Row, list[str]]]] = {}
     for lead in leads:
         row = _row(bundle, parsed, " ".join(lead), True, 0)

@@ -248,7 +248,8 @@ def to_model(fields: Sequence[Field], text: str, target_format: str) -> str:
     ``text`` unchanged).
 
     ``text`` may be a whole Lagrangian or a prefix that ends after a complete object (its ID
-    label), after a sign or ``i``, or inside a contraction block; a field block is identified
+    label), after a conjugated field block (its ``DAGGER``: the field is known, its label not),
+    after a sign or ``i``, or inside a contraction block; a field block is identified
     by its quantum numbers, like :func:`~lagnb.physics.tokens.parse_term` does.  Raises a
     one-line :class:`TokenError` naming the term and token position of what the compact
     spelling cannot say: a field that is not in ``fields`` (or beyond ``F15``), a
@@ -269,7 +270,8 @@ def to_model(fields: Sequence[Field], text: str, target_format: str) -> str:
     read: dict[tuple[str, ...], tuple[Field, bool, int]] = {}  # field block → field, length
 
     def read_field(p: int) -> tuple[Field, bool, int]:
-        """The field block at ``p`` and the position after it; it must end at an ID label."""
+        """The field block at ``p`` and the position after it; it must end at an ID label (a
+        conjugated one may end the text)."""
         label = next((q for q in range(p + 1, min(p + 24, len(toks))) if toks[q] in IDS), None)
         block = tuple(toks[p:label]) if label is not None else None
         if block in read:  # a Lagrangian names the same few fields many times
@@ -279,12 +281,12 @@ def to_model(fields: Sequence[Field], text: str, target_format: str) -> str:
             f, conj, end = parse_field_tokens(toks, p, 0, allow_dagger=True, what="object")
         except LagnbError as exc:
             raise type(exc)(f"{where(p)}: {str(exc).removeprefix('object 1: ')}") from None
-        if end >= len(toks):
+        if end >= len(toks) and not conj:  # a DAGGER ends an object's field block
             raise TokenError(
                 f"{where(p)}: the text ends inside a field object (no ID label after it); the "
-                "compact spelling can only stop after a complete object"
+                "compact spelling can only stop after a complete object or a DAGGER"
             )
-        if toks[end] not in IDS:
+        if end < len(toks) and toks[end] not in IDS:
             raise TokenError(f"{where(p)}: expected an ID label after the field, got {toks[end]!r}")
         if end == label:
             read[block] = (f, conj, end - p)

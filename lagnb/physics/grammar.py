@@ -39,7 +39,7 @@ generation.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from lagnb.errors import LagnbError
 from lagnb.physics.engine import as_fields
@@ -126,6 +126,14 @@ class GrammarState:
         return self.phase in (BOUNDARY, CONTR) or (self.phase == GROUP and len(self.members) >= 2)
 
 
+def _replace(s: GrammarState, **changes) -> GrammarState:
+    """``dataclasses.replace`` for the machine's states, without its per-call introspection
+    (it runs for every token of every beam)."""
+    new = object.__new__(GrammarState)
+    new.__dict__.update(s.__dict__, **changes)
+    return new
+
+
 _GROUP_INDEX = {"LORENTZ": 0, "SU3": 1, "SU2": 2}
 
 
@@ -178,6 +186,7 @@ class Grammar:
             self._tries[groups] = _trie((t, c) for t, c, g in objects if g == groups)
         self._tries[ANY_FIELD] = self._tries[None]
         self._field_starts = frozenset(self._tries[None].children)
+        self._allowed: dict[tuple[GrammarState, int], frozenset[str] | None] = {}
         self.derivative_groups: frozenset[tuple[str, ...]] = frozenset(g for _, _, g in objects)
         self.gauge_groups: tuple[str, ...] = tuple(
             g for g in GAUGE_ORDER if any(g in gs for gs in self.derivative_groups)
@@ -230,6 +239,14 @@ class Grammar:
 
     def allowed(self, s: GrammarState) -> frozenset[str] | None:
         """The tokens legal in state ``s`` (``None`` = anything, after ``[EOS]``)."""
+        key = (s, id(s.node))  # states compare without their trie node
+        if key not in self._allowed:
+            if len(self._allowed) > 100_000:  # a grammar kept for many Lagrangians
+                self._allowed.clear()
+            self._allowed[key] = self._legal(s)
+        return self._allowed[key]
+
+    def _legal(self, s: GrammarState) -> frozenset[str] | None:
         ph = s.phase
         if ph == END:
             return None
@@ -286,7 +303,7 @@ class Grammar:
     def _open_groups(self, s: GrammarState) -> list[str]:
         """Contraction groups that can still be completed (a first member exists)."""
         return [
-            g for g in self.contraction_groups if self._members(replace(s, group=g, members=()))
+            g for g in self.contraction_groups if self._members(_replace(s, group=g, members=()))
         ]
 
     def _members(self, s: GrammarState) -> list[str]:
@@ -323,49 +340,49 @@ class Grammar:
             return GrammarState(SIGN, s.terms + 1)
         if ph in (SIGN, IMAG, OBJECT):
             if tok == "i":
-                return replace(s, phase=IMAG)
+                return _replace(s, phase=IMAG)
             root = self._tries[s.pending]
             if tok in root.children:  # FIELD, or a compact reference F<k>
-                return replace(s, phase=FIELD_, node=root.children[tok])
+                return _replace(s, phase=FIELD_, node=root.children[tok])
             if tok == "DERIVATIVE":
-                return replace(s, phase=DERIV, derivative=())
+                return _replace(s, phase=DERIV, derivative=())
             if tok == "SIGMA_BAR":
-                return replace(s, phase=LABEL, obj_caps=(3, 0, 0))
+                return _replace(s, phase=LABEL, obj_caps=(3, 0, 0))
             if tok in COMMUTATORS:
-                return replace(s, phase=COMM, obj_caps=(1, 0, 0))
+                return _replace(s, phase=COMM, obj_caps=(1, 0, 0))
             if tok == "CONTRACTIONS":
-                return replace(s, phase=CONTR)
+                return _replace(s, phase=CONTR)
         if ph == FIELD_:
             assert s.node is not None
             if tok in s.node.children:
-                return replace(s, node=s.node.children[tok])
+                return _replace(s, node=s.node.children[tok])
             assert s.node.ends is not None
-            return self._label(replace(s, obj_caps=s.node.ends, pending=None), tok)
+            return self._label(_replace(s, obj_caps=s.node.ends, pending=None), tok)
         if ph == DERIV:
             if tok in GAUGE_ORDER:
-                return replace(s, derivative=(*(s.derivative or ()), tok))
-            nxt = self._label(replace(s, obj_caps=(1, 0, 0)), tok)
+                return _replace(s, derivative=(*(s.derivative or ()), tok))
+            nxt = self._label(_replace(s, obj_caps=(1, 0, 0)), tok)
             pending = s.derivative if self.spelling == "bart-l" else ANY_FIELD
-            return replace(nxt, pending=pending, derivative=None)
+            return _replace(nxt, pending=pending, derivative=None)
         if ph == COMM:
-            return replace(s, phase=COMM_G)
+            return _replace(s, phase=COMM_G)
         if ph == COMM_G:
-            return replace(s, phase=LABEL)
+            return _replace(s, phase=LABEL)
         if ph == LABEL:
             return self._label(s, tok)
         if ph in (CONTR, GROUP) and tok in GROUP_KEYS:
-            return replace(s, phase=GROUP, group=tok, members=())
+            return _replace(s, phase=GROUP, group=tok, members=())
         if ph == GROUP and tok in IDS:
             k = _GROUP_INDEX[s.group or "LORENTZ"]
             caps = tuple(
                 (lb, tuple(v - (j == k and lb == tok) for j, v in enumerate(c)))  # type: ignore[misc]
                 for lb, c in s.caps
             )
-            return replace(s, caps=caps, members=(*s.members, tok))
+            return _replace(s, caps=caps, members=(*s.members, tok))
         raise AssertionError(f"unhandled token {tok!r} in phase {ph}")
 
     def _label(self, s: GrammarState, tok: str) -> GrammarState:
-        return replace(
+        return _replace(
             s, phase=OBJECT, node=None, caps=(*s.caps, (tok, s.obj_caps)), obj_caps=(0, 0, 0)
         )
 
