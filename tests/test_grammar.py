@@ -327,3 +327,46 @@ def test_compact_processor_needs_the_field_references():
     out = proc(row, _scores(1, len(tok)))
     legal = set(tok.convert_ids_to_tokens(torch.isfinite(out[0]).nonzero().flatten().tolist()))
     assert legal == {f"ID{k}" for k in range(10)}
+
+
+# -- the longest term: the budget of a search over one term --------------------------------------
+def _extended_lists() -> list[tuple[Field, ...]]:
+    from lagnb.physics.symmetries import Symmetry
+
+    x = Symmetry.gauged_u1("X")
+    return [
+        (Field.scalar(1, 1, 0, real=True), Field.scalar(1, 2, 1)),
+        (Field.left(1, 2, -1, generations=3), Field.right(1, 1, 0, generations=2)),
+        (Field.scalar(3, 2, "1/3", charges={x: 1}), Field.left(-3, 1, 0, charges={x: -1})),
+        (Field.scalar(1, 2, 1, name="H_1"), Field.scalar(1, 2, 1, name="H_2")),
+    ]
+
+
+@pytest.mark.parametrize("fields", [*FIELD_LISTS, *_extended_lists()], ids=lambda fs: str(len(fs)))
+def test_no_engine_term_is_longer_than_the_longest_term_bound(fields):
+    """The bound the one-term searches decode up to holds for every term of the engine's
+    Lagrangian (computed independently, by the engine), in both spellings."""
+    from lagnb.ml.targets import to_model
+
+    terms = lagrangian(fields).term_tokens()
+    longest = max(len(t.split()) for t in terms)
+    assert longest <= Grammar(fields).longest_term()
+    if any(f.charges for f in fields):
+        return  # the compact spelling has no gauged U(1)' derivatives (a BART-L model's input)
+    compact = max(len(to_model(fields, t, "compact").split()) for t in terms)
+    assert compact <= Grammar(fields, spelling="compact").longest_term()
+
+
+def test_longest_term_by_hand():
+    """The Higgs alone: its gauge kinetic term, − and four COMMUTATOR_A DERIVATIVE SU2 ID
+    objects, CONTRACTIONS and two Lorentz pairs (24 tokens), is the longest, bounded by 3 +
+    4 × (4 + 1.5) = 25.  One SM generation: Q's kinetic term, + i Q† ID σ̄ ID D ID Q ID
+    CONTRACTIONS and three Lorentz, one SU(3) and one SU(2) pair (27), bounded by 3 + (2 +
+    4.5) + (2 + 1.5) + 2 × (3 + 1.5 × 3) = 28."""
+    higgs = (Field.scalar(1, 2, 1),)
+    assert Grammar(higgs, spelling="compact").longest_term() == 25
+    assert Grammar(sm_fields(), spelling="compact").longest_term() == 28
+    terms = lagrangian(sm_fields()).term_tokens()
+    from lagnb.ml.targets import to_model
+
+    assert max(len(to_model(sm_fields(), t, "compact").split()) for t in terms) == 27

@@ -69,10 +69,6 @@ ORDERS = 1
 """In how many orders of the field list certified generation decodes it by default (1: the
 given order only; see :func:`generate`)."""
 
-TERM_TOKENS = 192
-"""The longest alternative term tried, in the model's tokens (a BART-L quartic of four
-different fields is about 70)."""
-
 Prefix = str | Sequence[str] | None
 """A forced start of the output, in BART-L: a token string (it may end inside a term; the grammar
 follows it token by token), or a sequence of complete terms (the model continues after the last
@@ -572,12 +568,21 @@ def _new_engine_terms(
     return new
 
 
+def _term_budget(row: _Row) -> int:
+    """The tokens a search over one term may write after ``row``'s prefix: the longest term of
+    its fields in the model's spelling (:meth:`Grammar.longest_term`) and the next term's sign,
+    which shows that the term ended.  A beam still inside a term by then writes no engine
+    term."""
+    assert row.processor is not None  # the searches are grammar-constrained
+    return row.processor.grammar.longest_term() + 1
+
+
 def _alternatives(bundle: Bundle, parsed: _Input, context: Sequence[str], width: int) -> list[str]:
     """The model's ``width`` best next terms after the complete terms ``context`` (beam search
     of that width over one term, grammar-constrained), best first; ``[]`` where the context
     leaves the model no room."""
     row = _row(bundle, parsed, tuple(context), True, 0)
-    budget = min(bundle.max_positions - len(row.dec), TERM_TOKENS)
+    budget = min(bundle.max_positions - len(row.dec), _term_budget(row))
     if budget < 1:
         return []
     grammar = Grammar.from_parsed(parsed[1])
@@ -745,7 +750,7 @@ def _led_terms(bundle: Bundle, parsed: _Input, width: int) -> list[str]:
         by_length.setdefault(len(row.dec), []).append((row, lead))
     out: list[str] = []
     for n_dec, pairs in sorted(by_length.items()):
-        budget = min(bundle.max_positions - n_dec, TERM_TOKENS)
+        budget = min(bundle.max_positions - n_dec, _term_budget(pairs[0][0]))
         if budget < 1:
             continue
         rows = [r for r, _ in pairs]

@@ -38,6 +38,7 @@ generation.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -179,6 +180,7 @@ class Grammar:
             caps = (1 if f.is_fermion else 0, p + q, su2_slots(f.su2))
             for conj in (False, True):
                 objects.append((self._spell(k, conj), caps, tuple(charged_groups(f))))
+        self._objects = tuple(objects)
         self._tries: dict[tuple[str, ...] | None, _Node] = {
             None: _trie((t, c) for t, c, _ in objects)
         }
@@ -222,6 +224,30 @@ class Grammar:
                 f"(F0–F{MAX_FIELD_REFS - 1})"
             )
         return (FIELD_REFS[k], "DAGGER") if conjugate else (FIELD_REFS[k],)
+
+    def longest_term(self) -> int:
+        """An upper bound on the tokens of one renormalizable term of these fields in this
+        spelling, from its sign to its last contraction: a term of mass dimension ≤ 4 is at
+        most four scalars, two fermions and a scalar, a fermion's kinetic term (σ̄, a
+        derivative), a scalar's (two derivatives) or four field strengths; each object is its
+        tokens and its label, and each index it carries costs at most 1.5 contraction tokens
+        (a group key and two members join two indices; an SU(3) ε's three members, three).
+        Generation searches over one term with this many tokens at most."""
+
+        def weight(tokens: Sequence[str], caps: tuple[int, int, int]) -> float:
+            return len(tokens) + 1 + 1.5 * sum(caps)
+
+        scalar = max((weight(t, c) for t, c, _ in self._objects if c[0] == 0), default=0.0)
+        fermion = max((weight(t, c) for t, c, _ in self._objects if c[0] == 1), default=0.0)
+        groups = max(len(g) for _, _, g in self._objects) if self.spelling == "bart-l" else 0
+        derivative = weight(("DERIVATIVE", *["G"] * groups), (1, 0, 0))
+        shapes = [4 * scalar, 4 * weight(("COMMUTATOR_A", "DERIVATIVE", "G"), (1, 0, 0))]
+        if fermion:
+            sigma = weight(("SIGMA_BAR",), (3, 0, 0))
+            shapes += [2 * fermion + scalar, sigma + derivative + 2 * fermion]
+        if scalar:
+            shapes.append(2 * derivative + 2 * scalar)
+        return 3 + math.ceil(max(shapes))  # a sign, "i", CONTRACTIONS
 
     # -- states ------------------------------------------------------------------------------
     def initial(self) -> GrammarState:
