@@ -354,7 +354,7 @@ def test_completion_offers_the_certified_first_terms_the_partial_lacks(bundle, m
         contexts.append(list(context))
         return rounds[len(context)]
 
-    monkeypatch.setattr(gen, "_alternatives", offered)
+    monkeypatch.setattr(gen, "_search_after", offered)
     c = complete(bundle, fs, partial, max_new_tokens=1)
     assert c.added == (yukawa, yukawa_hc, quartic)
     assert [s.tokens for s in c.suggestions] == [yukawa, yukawa_hc, quartic]
@@ -478,7 +478,7 @@ def test_cli_complete_passes_alternatives_on(model_dir, capsys, monkeypatch):
         widths.append(width)
         return [] if context else [quartic]
 
-    monkeypatch.setattr(gen, "_alternatives", offered)
+    monkeypatch.setattr(gen, "_search_after", offered)
     args = ["complete", "--model", str(model_dir), HIGGS, "--max-new-tokens", "1", "--json"]
     assert main([*args, "--alternatives", "3"]) == 0
     assert json.loads(capsys.readouterr().out)["added"] == [quartic] and widths == [3, 3]

@@ -339,6 +339,39 @@ def test_a_rejected_term_is_replaced_by_an_alternative_of_the_same_fields_first(
             assert [(d.tokens, t) for d, t in g.replaced] == [(wrong, kept)]
 
 
+def test_a_rejected_first_term_and_the_first_round_share_one_search(bundle_dir, monkeypatch):
+    """Certified generation searches after no terms once: for the alternatives of a rejected
+    first term and for the model's best first terms (the same beam search)."""
+    import lagnb.ml.generate as gen
+
+    b = load_bundle(bundle_dir)
+    higgs = "FIELD SPIN 0 SU2 2 U1 1"
+    higgs_bar = "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"
+    lepton = "FIELD SPIN 1 / 2 SU2 2 U1 - 1 HEL - 1 / 2 ID0 FIELD SPIN 1 / 2 U1 2 HEL - 1 / 2 ID1"
+    quartic = (
+        f"+ {higgs} ID0 {higgs} ID1 {higgs_bar} ID2 {higgs_bar} ID3 "
+        "CONTRACTIONS SU2 ID2 ID0 SU2 ID3 ID1"
+    )
+    wrong = f"+ {lepton} {higgs} ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID0 ID2"
+    yukawa = f"+ {lepton} {higgs_bar} ID2 CONTRACTIONS LORENTZ ID0 ID1 SU2 ID2 ID0"
+    contexts = []
+
+    def searched(bundle, parsed, context, width):
+        contexts.append(list(context))
+        return [] if context else [quartic, wrong, yukawa]
+
+    def continued(bundle, inputs, prefixes, **kw):
+        return [gen.Continuation("", wrong, True) for _ in inputs]
+
+    monkeypatch.setattr(gen, "_continuations", continued)
+    monkeypatch.setattr(gen, "_search_after", searched)
+    monkeypatch.setattr(gen, "_led_terms", lambda *a: [])
+    (g,) = gen.generate_batch(b, [LEPTONS], max_new_tokens=1, alternatives=3, details=True)
+    assert [(d.tokens, t) for d, t in g.replaced] == [(wrong, yukawa)]
+    assert g.added == (quartic,) and g.text == f"{quartic} {yukawa}"
+    assert contexts == [[], [quartic]]  # not [[], [], [quartic]]
+
+
 def test_certified_first_terms_the_output_lacks_are_added_first(bundle_dir, monkeypatch):
     """Of the model's alternatives for its first term (stubbed here, best first), those the
     checker certifies as engine terms that the output lacks — not the same engine term in other
@@ -388,7 +421,7 @@ def test_certified_first_terms_the_output_lacks_are_added_first(bundle_dir, monk
         leads.append(width)
         return [wrong, quartic, yukawa_hc, implicit]
 
-    monkeypatch.setattr(gen, "_alternatives", offered)
+    monkeypatch.setattr(gen, "_search_after", offered)
     monkeypatch.setattr(gen, "_led_terms", led)
     g = gen._with_first_terms(b, parsed, written, 5)
     assert g.added == (yukawa, quartic, yukawa_hc)

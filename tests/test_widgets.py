@@ -253,7 +253,7 @@ def test_the_app_offers_terms_that_come_before_the_users(app, monkeypatch):
     for k in kinetic:
         app.add_engine_term(k)
     app.max_terms.value = 5
-    monkeypatch.setattr(gen, "_alternatives", lambda b, p, context, w: [] if context else [yukawa])
+    monkeypatch.setattr(gen, "_search_after", lambda b, p, context, w: [] if context else [yukawa])
     app.complete()
     assert app.completion.added == (yukawa,), app.status.value
     assert "the last 1 from the model's best first terms" in html.unescape(app.status.value)

@@ -506,8 +506,9 @@ def generate_batch(
         if not certified:
             gen.append(Generated(c.full, c.finished, c.full))
         elif alternatives and constrained and not p:
-            g = _with_alternatives(bundle, x, c, alternatives, num_beams, max_new_tokens)
-            gen.append(_with_first_terms(bundle, x, g, alternatives))
+            searched: _Searched = {}
+            g = _with_alternatives(bundle, x, c, alternatives, num_beams, max_new_tokens, searched)
+            gen.append(_with_first_terms(bundle, x, g, alternatives, searched))
         else:
             gen.append(certify_continuation(x[1], c))
         others = other_orders(x[1], orders - 1) if certified and constrained and not p else []
@@ -577,10 +578,32 @@ def _term_budget(row: _Row) -> int:
     return row.processor.grammar.longest_term() + 1
 
 
-def _alternatives(bundle: Bundle, parsed: _Input, context: Sequence[str], width: int) -> list[str]:
+_Searched = dict[tuple[str, ...], list[str]]
+"""The one-term searches already run for one input and width: their outputs by context (the
+replacement of a rejected first term and the first round of :func:`first_terms` both search
+after no terms)."""
+
+
+def _alternatives(
+    bundle: Bundle,
+    parsed: _Input,
+    context: Sequence[str],
+    width: int,
+    searched: _Searched | None = None,
+) -> list[str]:
     """The model's ``width`` best next terms after the complete terms ``context`` (beam search
     of that width over one term, grammar-constrained), best first; ``[]`` where the context
-    leaves the model no room."""
+    leaves the model no room.  With ``searched``, a context searched before is not searched
+    again."""
+    if searched is not None and tuple(context) in searched:
+        return searched[tuple(context)]
+    out = _search_after(bundle, parsed, context, width)
+    if searched is not None:
+        searched[tuple(context)] = out
+    return out
+
+
+def _search_after(bundle: Bundle, parsed: _Input, context: Sequence[str], width: int) -> list[str]:
     row = _row(bundle, parsed, tuple(context), True, 0)
     budget = min(bundle.max_positions - len(row.dec), _term_budget(row))
     if budget < 1:
@@ -608,6 +631,7 @@ def _with_alternatives(
     width: int,
     num_beams: int,
     max_new_tokens: int | None,
+    searched: _Searched | None = None,
 ) -> Generated:
     """The certified output of ``first`` (decoded after no prefix) in which each generated term
     the checker rejects is replaced by one of the model's ``width`` best alternatives for that
@@ -643,7 +667,7 @@ def _with_alternatives(
         rejected = DroppedTerm(new[bad], checks[bad])
         meant = _fields_of(checks[bad])
         options = []
-        offered = _alternatives(bundle, parsed, context, width)
+        offered = _alternatives(bundle, parsed, context, width, searched)
         for t, ch in zip(offered, certify_terms(fs, offered).checks):
             if ch.valid and ch.engine_term not in written:
                 options.append((_fields_of(ch) != meant, t, ch))
@@ -712,14 +736,18 @@ def first_terms(
 
 
 def _first_terms(
-    bundle: Bundle, parsed: _Input, written: set[tuple[int, bool]], width: int
+    bundle: Bundle,
+    parsed: _Input,
+    written: set[tuple[int, bool]],
+    width: int,
+    searched: _Searched | None = None,
 ) -> list[str]:
     """:func:`first_terms` for a parsed input; adds the engine terms it finds to ``written``."""
     fs = parsed[1]
     found: list[str] = []
     led = False
     while True:  # each round finds a term or stops: at most as many rounds as engine terms
-        new = _new_engine_terms(fs, _alternatives(bundle, parsed, found, width), written)
+        new = _new_engine_terms(fs, _alternatives(bundle, parsed, found, width, searched), written)
         if not new and not led:
             led = True
             new = _new_engine_terms(fs, _led_terms(bundle, parsed, width), written)
@@ -761,12 +789,14 @@ def _led_terms(bundle: Bundle, parsed: _Input, width: int) -> list[str]:
     return out
 
 
-def _with_first_terms(bundle: Bundle, parsed: _Input, g: Generated, width: int) -> Generated:
+def _with_first_terms(
+    bundle: Bundle, parsed: _Input, g: Generated, width: int, searched: _Searched | None = None
+) -> Generated:
     """``g`` with the terms :func:`first_terms` finds that ``g`` lacks added before its text."""
     terms = split_terms(g.text)
     checks = certify_terms(parsed[1], terms).checks
     written = {k for ch in checks if (k := ch.engine_term) is not None}
-    added = _first_terms(bundle, parsed, written, width)
+    added = _first_terms(bundle, parsed, written, width, searched)
     if not added:
         return g
     return replace(g, text=" ".join([*added, *terms]), added=tuple(added))
