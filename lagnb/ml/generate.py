@@ -604,6 +604,7 @@ def _alternatives(
 
 
 def _search_after(bundle: Bundle, parsed: _Input, context: Sequence[str], width: int) -> list[str]:
+    """The beam search of :func:`_alternatives`, run."""
     row = _row(bundle, parsed, tuple(context), True, 0)
     budget = min(bundle.max_positions - len(row.dec), _term_budget(row))
     if budget < 1:
