@@ -6,7 +6,8 @@ the BART-L domain when none is given) it times ``generate`` per Lagrangian in fi
 then the checker drops invalid terms), ``certified`` (the default: as ``checked``, but a
 rejected term is first replaced by the model's best certified alternative, where one of its 16
 best is, and the certified terms among the model's 16 best first terms, and among its best first
-terms led by each field, that the output lacks are added) and ``orders8`` (as ``certified``, and
+terms led by each field, that the output lacks are added; a list of up to three fields is
+decoded in its own order only) and ``orders8`` (as ``certified``, and
 the same for up to 7 other orders of the field list, ``orders=8``, adding the certified terms
 they find) — and reports the median and the 90th
 percentile per number of fields, with the tokens written per second.  The target is ≤ 2 s per

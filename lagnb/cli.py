@@ -555,9 +555,10 @@ def _add_decoding_flags(p: argparse.ArgumentParser) -> None:
         "--orders",
         type=_count,
         default=None,
-        help="also decode the field list in N - 1 other orders (seeded shuffles) and add the "
-        "terms of those outputs that the checker certifies as engine terms the output lacks; "
-        "about N times the time (default: lagnb.ml.generate.ORDERS)",
+        help="also decode the field list in N - 1 other orders (reversed, then seeded "
+        "shuffles) and add the terms of those outputs that the checker certifies as engine "
+        "terms the output lacks; about N times the time (default: 1 for up to 3 fields, 4 "
+        "from 4 fields on: lagnb.ml.generate.default_orders)",
     )
 
 

@@ -483,9 +483,40 @@ def test_other_orders_are_distinct_field_lists_and_seeded():
     fs = (h, lep, e)
     orders = other_orders(fs, 10)
     assert len(orders) == 5 and fs not in orders  # 3! - 1: every other order, once
+    assert orders[0] == (e, lep, h)  # reversed first: every pair the other way round
     assert sorted(map(sorted, (map(repr, o) for o in orders))) == [sorted(map(repr, fs))] * 5
     assert other_orders(fs, 10) == orders and other_orders(fs, 2) == orders[:2]
     assert other_orders((h, h), 4) == [] and len(other_orders((h, h, lep), 4)) == 2
+    assert other_orders((h, lep, h), 1) != [(h, lep, h)]  # a palindrome's reverse is itself
+
+
+def test_longer_field_lists_are_written_in_more_orders_by_default(bundle_dir, monkeypatch):
+    """By default a list of up to three fields is decoded in its given order only, a list of
+    four or more in four orders (three others); an explicit ``orders`` wins."""
+    import lagnb.ml.generate as gen
+    from lagnb.physics.engine import as_fields
+    from lagnb.physics.fields import Field
+
+    asked = []
+    real = gen.other_orders
+
+    def recording(fs, n):
+        asked.append((len(fs), n))
+        return real(fs, n)
+
+    monkeypatch.setattr(gen, "other_orders", recording)
+    b = load_bundle(bundle_dir)
+    three = as_fields(LEPTONS)
+    four = (*three, Field.scalar(1, 1, 0))  # a singlet scalar S
+    assert [gen.default_orders(n) for n in (1, 2, 3, 4, 7)] == [1, 1, 1, 4, 4]
+    generate(b, three, max_new_tokens=8)
+    assert asked == [(3, 0)]
+    generate(b, four, max_new_tokens=8)
+    assert asked[1:] == [(4, 3), (4, 0), (4, 0), (4, 0)]  # the other three decoded once each
+    asked.clear()
+    generate(b, four, max_new_tokens=8, orders=1)
+    generate(b, three, max_new_tokens=8, orders=2)
+    assert asked == [(4, 0), (3, 1), (3, 0)]
 
 
 def test_terms_of_other_orders_the_output_lacks_are_added_last(bundle_dir):
@@ -514,12 +545,12 @@ def test_terms_of_other_orders_the_output_lacks_are_added_last(bundle_dir):
     assert generate(b, two, orders=3, max_new_tokens=30) == generate(b, two, max_new_tokens=30)
 
 
-def test_shipped_model_writes_sm_and_s1_exactly_in_eight_orders(capsys):
+def test_shipped_model_writes_sm_and_s1_exactly_by_default(capsys):
     """The Lagrangian does not depend on the order of the fields; the shipped model's output
     does.  For the SM with the leptoquark S1 its certified output in the given order misses
-    engine terms (leptoquark Yukawas), and written in seven more orders, the terms those
-    outputs hold and it lacks make the Lagrangian the engine's, term for term; the CLI says
-    how many were added."""
+    engine terms (leptoquark Yukawas); by default a list of seven fields is written in three
+    more orders too, and the terms those outputs hold and it lacks make the Lagrangian the
+    engine's, term for term; the CLI says how many were added."""
     from lagnb.cli import main
     from lagnb.ml.metrics import score_lagrangian
     from lagnb.physics import catalogue
@@ -529,14 +560,14 @@ def test_shipped_model_writes_sm_and_s1_exactly_in_eight_orders(capsys):
     b = load_bundle()
     text = fields_tokens(catalogue.get("sm_leptoquark_s1").fields)
     true = lagrangian(text).tokens()
-    one = generate(b, text, details=True)
-    g = generate(b, text, details=True, orders=8)
+    one = generate(b, text, details=True, orders=1)
+    g = generate(b, text, details=True)
     assert not score_lagrangian(one.text, true).exact and one.from_orders == ()
     assert score_lagrangian(g.text, true).exact and len(split_terms(true)) == 29
     assert g.text == " ".join([one.text, *g.from_orders]) and len(g.from_orders) >= 2
     assert all(check_term(text, t).valid for t in g.from_orders)
     assert (g.raw, g.added, g.replaced) == (one.raw, one.added, one.replaced)
-    assert main(["generate", text, "--orders", "8"]) == 0
+    assert main(["generate", text]) == 0
     out, err = capsys.readouterr()
     assert out.strip() == g.text
     n = len(g.from_orders)

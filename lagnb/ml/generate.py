@@ -23,10 +23,11 @@ it; and the model's best alternatives for its *first* term are tried too: those 
 certifies that the output lacks are added before it, then its best next terms after those, and
 so on while terms are added, and then its best first terms that begin with each input field (the
 engine's order, which the model learns, puts the terms that need charges to add up — Yukawas
-first — at the start, so the model's first choice is its hardest one).  ``orders`` (off by
-default) decodes the field list in other orders too: the Lagrangian does not depend on the order
-of the fields, the model's output does, and the certified engine terms written for the other
-orders are added.  ``details=True`` returns :class:`Generated` records with the dropped,
+first — at the start, so the model's first choice is its hardest one).  ``orders`` decodes
+the field list in other orders too — by default none for up to three fields, three more for
+longer lists (:func:`default_orders`): the Lagrangian does not depend on the order of the
+fields, the model's output does, and the certified engine terms written for the other orders
+are added.  ``details=True`` returns :class:`Generated` records with the dropped,
 replaced and added terms, the checker's reason for each, and the raw text.
 ``constrained=False, certified=False`` gives the model's raw greedy (or beam) output.  The
 user's forced prefix is never checked or changed.
@@ -65,9 +66,29 @@ ALTERNATIVES = 16
 """How many of the model's alternatives certified generation tries for a term the checker
 rejects, and for the first term (:func:`generate`)."""
 
-ORDERS = 1
-"""In how many orders of the field list certified generation decodes it by default (1: the
-given order only; see :func:`generate`)."""
+ORDERS: int | None = None
+"""In how many orders of the field list certified generation decodes it by default (None: by
+the length of the list, :func:`default_orders`; see :func:`generate`)."""
+
+LONG_LIST = 4
+"""From how many fields on certified generation decodes a field list in :data:`LONG_LIST_ORDERS`
+orders by default."""
+
+LONG_LIST_ORDERS = 4
+"""In how many orders certified generation decodes a list of :data:`LONG_LIST` or more fields by
+default: the given one, reversed, and two seeded shuffles (:func:`other_orders`)."""
+
+
+def default_orders(n_fields: int) -> int:
+    """In how many orders of a list of ``n_fields`` fields certified generation decodes it by
+    default: 1 for up to three fields, :data:`LONG_LIST_ORDERS` from :data:`LONG_LIST` on.
+
+    The Lagrangian does not depend on the order of the fields; the model's output does, the
+    more the longer the list.  Up to three fields the given order alone writes nearly every
+    Lagrangian exactly (and within the two-second budget); a longer list loses terms that
+    another order writes — the SM with the leptoquark S1 is exact in four orders, not in one."""
+    return LONG_LIST_ORDERS if n_fields >= LONG_LIST else 1
+
 
 Prefix = str | Sequence[str] | None
 """A forced start of the output, in BART-L: a token string (it may end inside a term; the grammar
@@ -400,7 +421,7 @@ def generate(
     constrained: bool = True,
     certified: bool = True,
     alternatives: int = ALTERNATIVES,
-    orders: int = ORDERS,
+    orders: int | None = ORDERS,
     details: bool = False,
 ) -> str | Generated:
     """The model's Lagrangian (token string, no specials) for a field list: by default only
@@ -429,11 +450,13 @@ def generate(
             (:func:`first_terms`).
             0: drop rejected terms only, add nothing.
         orders: (certified, constrained, no prefix) also write the Lagrangian, the same way,
-            for this many − 1 other orders of the field list (seeded shuffles, the same for the
-            same list) and add the terms of those outputs the checker certifies as terms of the
-            engine's Lagrangian that the output lacks, at its end.  The Lagrangian does not
-            depend on the order of its fields; a small model's output does, so the other
-            orders find terms the given one misses, at about ``orders`` times the cost.
+            for this many − 1 other orders of the field list (:func:`other_orders`: reversed,
+            then seeded shuffles, the same for the same list) and add the terms of those
+            outputs the checker certifies as terms of the engine's Lagrangian that the output
+            lacks, at its end.  The Lagrangian does not depend on the order of its fields; a
+            small model's output does, so the other orders find terms the given one misses, at
+            about ``orders`` times the cost.  None (default): by the number of fields,
+            :func:`default_orders` (1 up to three fields, 4 from four on).
         details: return a :class:`Generated` record (dropped terms with reasons, raw text)
             instead of the text.
 
@@ -465,7 +488,7 @@ def generate_batch(
     constrained: bool = True,
     certified: bool = True,
     alternatives: int = ALTERNATIVES,
-    orders: int = ORDERS,
+    orders: int | None = ORDERS,
     batch_size: int = 16,
     details: bool = False,
 ) -> list[str] | list[Generated]:
@@ -477,7 +500,7 @@ def generate_batch(
     dropped, replaced and added terms with the checker's reasons."""
     if alternatives < 0:
         raise LagnbError(f"alternatives must be 0 or more, got {alternatives}")
-    if orders < 1:
+    if orders is not None and orders < 1:
         raise LagnbError(f"orders must be 1 or more (1: the given order only), got {orders}")
     inputs = list(inputs)
     prefixes = [None] * len(inputs) if prefixes is None else list(prefixes)
@@ -511,7 +534,8 @@ def generate_batch(
             gen.append(_with_first_terms(bundle, x, g, alternatives, searched))
         else:
             gen.append(certify_continuation(x[1], c))
-        others = other_orders(x[1], orders - 1) if certified and constrained and not p else []
+        n = default_orders(len(x[1])) if orders is None else orders
+        others = other_orders(x[1], n - 1) if certified and constrained and not p else []
         if others:
             more = generate_batch(
                 bundle,
@@ -528,11 +552,15 @@ def generate_batch(
 
 def other_orders(fields: Sequence[Field], n: int) -> list[tuple[Field, ...]]:
     """Up to ``n`` orders of ``fields`` other than the given one, each a different list (two
-    identical fields swapped is not another order): seeded shuffles, the same for the same
-    list (for a short list, where fewer than ``n`` exist, all of them)."""
+    identical fields swapped is not another order): the reversed list — every pair of fields
+    the other way round — then seeded shuffles, the same for the same list (for a short list,
+    where fewer than ``n`` exist, all of them)."""
     fs = tuple(fields)
     seen = {fs}
     out: list[tuple[Field, ...]] = []
+    if n > 0 and fs[::-1] not in seen:
+        seen.add(fs[::-1])
+        out.append(fs[::-1])
     rng = random.Random(0)
     for _ in range(20 * n):  # all of them for short lists, where shuffles repeat
         if len(out) == n:
