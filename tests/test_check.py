@@ -260,3 +260,30 @@ def test_one_grammar():
         s, t = parse_structure(text), parse_term(lag.fields, text)
         assert len(s.objects) == len(t.factors) and (s.sign, s.imaginary) == (t.sign, t.imaginary)
         assert [sorted(m) for _, m in s.contractions] == [sorted(a.objects) for a in t.contractions]
+
+
+def test_certifying_one_lagrangian_rejects_a_term_written_twice():
+    """A Lagrangian holds each independent term once.  The Higgs mass term H H† written again
+    with its labels swapped is the same operator: valid on its own, a repeat as a further term
+    of one Lagrangian (``repeats=True``), also of a term written before the candidates.  Two
+    identical doublets spell their terms the same in BART-L (the engine's own targets repeat
+    them), so there nothing is a repeat."""
+    from lagnb.physics.check import REPEAT_REASON, certify_terms
+    from lagnb.physics.engine import as_fields
+
+    h, h_bar = "FIELD SPIN 0 SU2 2 U1 1", "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"
+    mass = f"+ {h} ID0 {h_bar} ID1 CONTRACTIONS SU2 ID1 ID0"
+    relabelled = f"+ {h_bar} ID0 {h} ID1 CONTRACTIONS SU2 ID0 ID1"
+    quartic = f"+ {h} ID0 {h} ID1 {h_bar} ID2 {h_bar} ID3 CONTRACTIONS SU2 ID2 ID0 SU2 ID3 ID1"
+    fs = as_fields(f"[SOS] {h} [EOS]")
+    terms = [mass, quartic, relabelled]
+    assert certify_terms(fs, terms).kept == tuple(terms)  # each valid on its own
+    cert = certify_terms(fs, terms, repeats=True)
+    assert cert.kept == (mass, quartic)
+    (dropped,) = cert.dropped
+    assert dropped.tokens == relabelled and dropped.reason == REPEAT_REASON
+    assert dropped.status == "invalid" and cert.checks[2].repeats and not cert.checks[0].repeats
+    before = {check_term(fs, quartic).engine_term}
+    assert certify_terms(fs, [quartic, mass], repeats=True, before=before).kept == (mass,)
+    two = as_fields(f"[SOS] {h} {h} [EOS]")
+    assert certify_terms(two, [mass, mass], repeats=True).kept == (mass, mass)

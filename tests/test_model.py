@@ -339,6 +339,49 @@ def test_a_rejected_term_is_replaced_by_an_alternative_of_the_same_fields_first(
             assert [(d.tokens, t) for d, t in g.replaced] == [(wrong, kept)]
 
 
+def test_a_repeated_term_is_replaced_in_place_by_another_of_its_fields_or_dropped(
+    bundle_dir, monkeypatch
+):
+    """Two doublets H and Φ (hypercharges 1 and 3) have two independent quartics H H† Φ Φ†
+    (the SU(2) indices paired within or across the doublets).  The model (stubbed) writes the
+    first twice: the second is no new term, so it is replaced by the model's best alternative
+    (stubbed, best first) made of the same fields that is an engine term not written — the
+    other contraction — and the rest of the output stands (nothing is decoded again); with no
+    such alternative (another field's term does not count) it is dropped."""
+    import lagnb.ml.generate as gen
+    from lagnb.physics.check import REPEAT_REASON
+
+    b = load_bundle(bundle_dir)
+    h, h_bar = "FIELD SPIN 0 SU2 2 U1 1", "FIELD SPIN 0 SU2 2 U1 - 1 DAGGER"
+    p, p_bar = "FIELD SPIN 0 SU2 2 U1 3", "FIELD SPIN 0 SU2 2 U1 - 3 DAGGER"
+    fields = f"[SOS] {h} {p} [EOS]"
+    objects = f"{h} ID0 {h_bar} ID1 {p} ID2 {p_bar} ID3 CONTRACTIONS"
+    within = f"+ {objects} SU2 ID1 ID0 SU2 ID3 ID2"
+    across = f"+ {objects} SU2 ID1 ID2 SU2 ID3 ID0"
+    mass_h = f"+ {h} ID0 {h_bar} ID1 CONTRACTIONS SU2 ID1 ID0"
+    mass_p = f"+ {p} ID0 {p_bar} ID1 CONTRACTIONS SU2 ID1 ID0"
+    keys = [check_term(fields, t).engine_term for t in (within, across, mass_h, mass_p)]
+    assert None not in keys and len(set(keys)) == 4
+    first = gen.Continuation("", f"{within} {within} {mass_h}", True)
+    parsed = gen._parse_input(b, fields)
+
+    def no_decoding(*a, **kw):
+        raise AssertionError("the rest of the output is not written again")
+
+    monkeypatch.setattr(gen, "_decode_batch", no_decoding)
+    for offered, kept in (([mass_p, within, across], across), ([mass_p, within], None)):
+        monkeypatch.setattr(gen, "_alternatives", lambda *a, offered=offered: offered)
+        g = gen._with_alternatives(b, parsed, first, 3, 1, max_new_tokens=None)
+        assert g.raw == first.full and (g.checked, g.rejected) == (3, 1)
+        if kept is None:
+            assert g.text == f"{within} {mass_h}" and not g.replaced
+            assert [(d.tokens, d.reason) for d in g.dropped] == [(within, REPEAT_REASON)]
+        else:
+            assert g.text == f"{within} {across} {mass_h}" and g.dropped == ()
+            assert [(d.tokens, t) for d, t in g.replaced] == [(within, across)]
+    assert gen.certify_continuation(parsed[1], first).text == f"{within} {mass_h}"
+
+
 def test_a_rejected_first_term_and_the_first_round_share_one_search(bundle_dir, monkeypatch):
     """Certified generation searches after no terms once: for the alternatives of a rejected
     first term and for the model's best first terms (the same beam search)."""

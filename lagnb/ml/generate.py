@@ -15,8 +15,9 @@ field-aware grammar of :mod:`lagnb.physics.grammar` masks every token that would
 :mod:`lagnb.ml.decoding`), so every term is well formed — which says nothing about its physics —
 and then every generated term goes to the engine's term checker
 (:func:`lagnb.physics.check.certify_terms`): the terms it rejects (not gauge or Lorentz
-invariant, not renormalizable, identically zero, or malformed) are dropped from the returned
-text.  :func:`generate` and :func:`generate_batch` first give a rejected term a second chance
+invariant, not renormalizable, identically zero, or malformed — or, as a further term of one
+Lagrangian, a repeat of an engine term written before) are dropped from the returned text.
+:func:`generate` and :func:`generate_batch` first give a rejected term a second chance
 (``alternatives``, default :data:`ALTERNATIVES`): the model's best alternatives for that term
 are tried, and the first the checker certifies — made of the same fields if one is — replaces
 it; and the model's best alternatives for its *first* term are tried too: those the checker
@@ -159,8 +160,9 @@ class Generated:
 
 def certify_continuation(fs: tuple[Field, ...], c: Continuation) -> Generated:
     """Check the generated terms of ``c`` (a term straddling the prefix's end counts as
-    generated, checked whole) and drop those the checker rejects; the prefix stays as given.
-    ``fs`` is the parsed field list."""
+    generated, checked whole) and drop those the checker rejects, and those that repeat an
+    engine term written before them; the prefix stays as given.  ``fs`` is the parsed field
+    list."""
     tokens = split_tokens(c.full)
     n_prefix = len(split_tokens(c.prefix))
     spans, pos = [], 0
@@ -168,7 +170,7 @@ def certify_continuation(fs: tuple[Field, ...], c: Continuation) -> Generated:
         spans.append((t, pos, pos + len(t.split())))
         pos += len(t.split())
     own = [(t, a, b) for t, a, b in spans if b > n_prefix]  # terms with generated tokens
-    cert = certify_terms(fs, [t for t, _, _ in own])
+    cert = certify_terms(fs, [t for t, _, _ in own], repeats=True)
     kept = tokens[:n_prefix]
     for (_, a, b), check in zip(own, cert.checks):
         if check.valid:
@@ -437,7 +439,8 @@ def generate(
         max_new_tokens: generation budget (default: up to the model's position limit).
         constrained: mask tokens the field-aware grammar forbids (every term parses).
         certified: drop (or replace, see ``alternatives``) the generated terms the term
-            checker rejects (invalid or malformed).
+            checker rejects (invalid or malformed, or repeating an engine term written before
+            them; a repeat is replaced only by another term of the same fields, in place).
         alternatives: (certified, constrained, no prefix) for each term the checker rejects, try
             the model's this many best alternatives for that term and keep the best one the
             checker certifies that is not a term already written — one made of the same fields
@@ -663,12 +666,15 @@ def _with_alternatives(
     searched: _Searched | None = None,
 ) -> Generated:
     """The certified output of ``first`` (decoded after no prefix) in which each generated term
-    the checker rejects is replaced by one of the model's ``width`` best alternatives for that
+    the checker rejects (as :func:`certify_continuation`: invalid, or repeating an engine term
+    written before it) is replaced by one of the model's ``width`` best alternatives for that
     term (:func:`_alternatives`, after the terms before it) that the checker certifies and that
     is not an engine term already written: the best of those made of the same fields as the
     rejected term (the term the model meant, most often with a field conjugated wrongly), else
-    the best of all; then the model writes the rest again after the replacement.  A rejected
-    term with no such alternative is dropped from the output (as by
+    the best of all; then the model writes the rest again after the replacement.  A repeated
+    term is replaced only by such an alternative of its own fields that equals an engine term
+    (another contraction, most often: the one the model meant), in place: the rest of the
+    output stands.  A rejected term with no such alternative is dropped from the output (as by
     :func:`certify_continuation`) and stays in the model's context, so the rest of the model's
     output stands.  ``raw``, ``checked`` and ``rejected`` describe ``first``, the model's own
     output."""
@@ -684,7 +690,7 @@ def _with_alternatives(
     c = first
     while True:
         new = split_terms(c.text)
-        checks = certify_terms(fs, new).checks
+        checks = certify_terms(fs, new, repeats=True, before=written).checks
         bad = next((i for i, ch in enumerate(checks) if not ch.valid), len(new))
         for t, ch in zip(new[:bad], checks):
             context.append(t)
@@ -695,11 +701,14 @@ def _with_alternatives(
             break
         rejected = DroppedTerm(new[bad], checks[bad])
         meant = _fields_of(checks[bad])
+        repeat = checks[bad].repeats  # replaced only by another term of the same fields
         options = []
         offered = _alternatives(bundle, parsed, context, width, searched)
         for t, ch in zip(offered, certify_terms(fs, offered).checks):
             if ch.valid and ch.engine_term not in written:
-                options.append((_fields_of(ch) != meant, t, ch))
+                other = _fields_of(ch) != meant
+                if not (repeat and (other or ch.engine_term is None)):
+                    options.append((other, t, ch))
         choice = None
         if options:
             _, choice, ch = min(options, key=lambda o: o[0])  # same fields first, then rank
@@ -713,6 +722,9 @@ def _with_alternatives(
             c = replace(c, text=" ".join(new[bad + 1 :]))
             continue
         replaced.append((rejected, choice))
+        if repeat:  # replaced in place: the rest of the model's output stands
+            c = replace(c, text=" ".join(new[bad + 1 :]))
+            continue
         row = _row(bundle, parsed, tuple(context), True, 0)
         left = bundle.max_positions - len(row.dec)
         if max_new_tokens is not None:

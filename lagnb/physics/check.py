@@ -9,7 +9,7 @@ two identical doublets and vanishes", …
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 from itertools import permutations
@@ -41,7 +41,9 @@ class TermCheck:
     zero.  ``in_basis`` = it lies in the span of the engine's terms with the same fields (so it
     is a linear combination of them, up to relabelling and tensor identities); ``match`` = the
     index in ``lagrangian(fields).terms`` of the engine term it equals up to a constant (or the
-    conjugate of that term, ``match_conjugate``).
+    conjugate of that term, ``match_conjugate``).  ``repeats`` (only from
+    :func:`certify_terms` with ``repeats=True``) = a valid term that the list holds already:
+    not valid as a further term of the Lagrangian.
     """
 
     term: Term | None
@@ -54,6 +56,7 @@ class TermCheck:
     match: int | None = None
     match_conjugate: bool = False
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    repeats: bool = False
 
     @property
     def valid(self) -> bool:
@@ -63,6 +66,7 @@ class TermCheck:
             and self.lorentz_invariant
             and self.renormalizable
             and self.nonzero
+            and not self.repeats
         )
 
     @property
@@ -499,9 +503,36 @@ def _safe_check(fs: tuple[Field, ...], term: str) -> TermCheck:
         return TermCheck(None, parses=False, reasons=(f"does not parse: {exc}",))
 
 
-def certify_terms(fs: tuple[Field, ...], terms: Iterable[str]) -> Certification:
+REPEAT_REASON = (
+    "it repeats a term written before (the same operator up to a constant): a Lagrangian holds "
+    "each independent term once"
+)
+
+
+def certify_terms(
+    fs: tuple[Field, ...],
+    terms: Iterable[str],
+    *,
+    repeats: bool = False,
+    before: Iterable[tuple[int, bool]] = (),
+) -> Certification:
     """Judge candidate terms with the checker against the parsed field list ``fs``
     (:func:`~lagnb.physics.engine.as_fields`): which to keep, which to drop and why.  Never
-    raises on a bad term."""
+    raises on a bad term.
+
+    With ``repeats`` (certified generation) the terms are candidates for one Lagrangian: a
+    valid term equal to an engine term already written — among ``before`` (engine-term keys of
+    the terms before the candidates) or an earlier candidate — is rejected too
+    (:data:`REPEAT_REASON`).  Not where two fields are identical: BART-L spells them the same,
+    so the engine's own Lagrangian repeats terms (two Higgs doublets' quartics)."""
     terms = tuple(terms)
-    return Certification(terms, tuple(_safe_check(fs, t) for t in terms))
+    checks = [_safe_check(fs, t) for t in terms]
+    if repeats and len({tuple(f.tokens(False)) for f in fs}) == len(fs):
+        seen = set(before)
+        for j, ch in enumerate(checks):
+            if (k := ch.engine_term) is None:
+                continue
+            if k in seen:
+                checks[j] = replace(ch, repeats=True, reasons=(*ch.reasons, REPEAT_REASON))
+            seen.add(k)
+    return Certification(terms, tuple(checks))
