@@ -10,10 +10,11 @@ whether or not they are in the target.
 By default generation is certified (:func:`lagnb.ml.generate.generate_batch`): decoding is
 grammar-constrained and the generated terms the checker rejects are dropped, so the scores are
 those of the certified output and its ``validity`` is 1 (NaN when no term remains).  Each row
-also has ``raw_validity``, the fraction of the raw generated terms the checker certifies, and
-``dropped_terms``, how many were dropped (``raw_prediction`` holds the raw text).  Greedy
-unconstrained raw decoding is ``constrained=False, certified=False`` (``lagnb evaluate
---unconstrained --raw``); there ``raw_validity`` equals ``validity``.
+also has ``raw_validity``, the fraction of the raw generated terms the checker certifies (a
+repeat of an engine term written before counting as rejected), and ``dropped_terms``, how many
+were dropped (``raw_prediction`` holds the raw text).  Greedy unconstrained raw decoding is
+``constrained=False, certified=False`` (``lagnb evaluate --unconstrained --raw``); there
+``raw_validity`` equals ``validity``, the physics validity of each term on its own.
 
 Results are aggregated by number of fields, by split (``test`` in distribution, ``ood`` out of
 distribution, ``benchmark`` the named models, ``sm+bsm`` an SM sector with one BSM field:

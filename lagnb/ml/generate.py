@@ -153,8 +153,8 @@ class Generated:
 
     @property
     def raw_validity(self) -> float:
-        """The fraction of the model's own generated terms (``raw``) the checker certifies (NaN
-        when none was checked)."""
+        """The fraction of the model's own generated terms (``raw``) the checker certifies, a
+        repeat of a term written before counting as rejected (NaN when none was checked)."""
         return (self.checked - self.rejected) / self.checked if self.checked else float("nan")
 
 
