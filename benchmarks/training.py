@@ -6,6 +6,8 @@ target tokens.  Tokens/s counts input + target tokens.  On CUDA the model runs i
 with sdpa attention, and MFU = achieved FLOP/s / peak FLOP/s with the usual estimate
 6·N·T for the matmuls (N = non-embedding parameters, T = tokens) plus the attention scores
 (12 · layers · d_model · L per token for self-attention, the decoder's cross-attention too).
+Generation: greedy latency per token of ``transformers``' ``generate`` and of lagnb's own loop
+(:func:`lagnb.ml.decoding.search`, unconstrained), and their ratio, in one run.
 
     python benchmarks/training.py                          # tiny on CPU
     python benchmarks/training.py --size small --threads 1
@@ -22,6 +24,8 @@ import time
 
 import torch
 
+from lagnb.ml.decoding import search
+from lagnb.ml.incremental import IncrementalDecoder
 from lagnb.ml.model import SIZES, build_model, count_parameters
 from lagnb.ml.tokenizer import build_tokenizer
 
@@ -108,10 +112,32 @@ def bench_generate(args, tok, device) -> dict:
         if k:
             times.append(time.perf_counter() - t)
     dt = statistics.median(times)
+    # lagnb's own loop (lagnb.ml.decoding.search, unconstrained, never stopping early)
+    ours = []
+    for k in range(3):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        search(
+            IncrementalDecoder(model),
+            ids,
+            torch.ones_like(ids),
+            torch.full((1, 1), model.config.decoder_start_token_id, device=device),
+            [None],
+            eos_id=-1,
+            max_new=n,
+        )
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if k:
+            ours.append(time.perf_counter() - t)
+    d_ours = statistics.median(ours)
     return {
         "generate_tokens": int(out.shape[1] - 1),
         "generate_s": round(dt, 3),
         "generate_ms_per_token": round(1000 * dt / n, 2),
+        "search_ms_per_token": round(1000 * d_ours / n, 2),
+        "search_speedup": round(dt / d_ours, 2),
     }
 
 

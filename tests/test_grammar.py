@@ -8,7 +8,7 @@ import torch
 from conftest import sm_fields
 
 from lagnb.errors import LagnbError
-from lagnb.ml.decoding import GrammarLogitsProcessor, PerInput, PerInputStop, TermLimit
+from lagnb.ml.decoding import GrammarLogitsProcessor
 from lagnb.ml.tokenizer import build_tokenizer
 from lagnb.physics.engine import lagrangian
 from lagnb.physics.fields import Field
@@ -236,7 +236,7 @@ def test_logits_processor_masks_and_tracks_rows():
     assert legal == {f"ID{k}" for k in range(10)}
 
 
-def test_min_terms_forbids_eos_and_term_limit_stops():
+def test_min_terms_forbids_eos():
     tok = build_tokenizer()
     g = Grammar(HIGGS)
     term = lagrangian(HIGGS).term_tokens()[-1].split()
@@ -248,38 +248,18 @@ def test_min_terms_forbids_eos_and_term_limit_stops():
     assert torch.isfinite(out[0, tok.convert_tokens_to_ids("+")])
     proc1 = GrammarLogitsProcessor(g, tok, prefix_len=1, start=g.boundary(), min_terms=1)
     assert torch.isfinite(proc1(row, torch.zeros(1, len(tok)))[0, tok.eos_token_id])
-    stop = TermLimit(proc1, max_terms=1)
-    assert not stop(row, None).item()
-    nxt = torch.cat([row, torch.tensor([[tok.convert_tokens_to_ids("+")]])], dim=1)
-    assert stop(nxt, None).item()
+    # the same, state by state, as the decoding loop asks
+    s = g.boundary()
+    for t in tok.convert_tokens_to_ids(term):
+        s = proc.advance(s, t)
+    assert proc.row_mask(s, len(tok), torch.device("cpu"))[tok.eos_token_id]
+    assert not proc1.row_mask(s, len(tok), torch.device("cpu"))[tok.eos_token_id]
 
 
 def test_processor_refuses_a_tokenizer_without_grammar_tokens():
     tok = build_tokenizer(tuple(t for t in VOCABULARY if t != "SIGMA_BAR"))
     with pytest.raises(LagnbError, match="lacks grammar tokens: SIGMA_BAR"):
         GrammarLogitsProcessor(Grammar(HIGGS), tok, 1)
-
-
-def test_per_input_masks_and_stops_each_inputs_rows_with_its_own_grammar():
-    """Two field lists, two beams each: rows 0-1 belong to the Higgs, rows 2-3 to a colour
-    triplet; after "+ FIELD SPIN 0" only the triplet may continue with SU3."""
-    tok = build_tokenizer()
-    ids = tok.convert_tokens_to_ids
-    sos = tok.bos_token_id
-    procs = [
-        GrammarLogitsProcessor(Grammar(f), tok, prefix_len=1)
-        for f in (HIGGS, "FIELD SPIN 0 SU3 3 U1 2/3")
-    ]
-    rows = torch.tensor([[sos, *ids(["+", "FIELD", "SPIN", "0"])]] * 4)
-    out = PerInput(procs)(rows, torch.zeros(4, len(tok)))
-    su3 = torch.isfinite(out[:, ids("SU3")]).tolist()
-    assert su3 == [False, False, True, True]
-    term = lagrangian(HIGGS).term_tokens()[-1].split()
-    done = torch.tensor(
-        [[sos, *ids(term), ids("+")]] * 2 + [[sos, *ids(["+"] * (len(term) + 1))]] * 2
-    )
-    stop = PerInputStop([TermLimit(p, max_terms=1) for p in procs])
-    assert stop(done, None).tolist() == [True, True, False, False]
 
 
 # -- the compact spelling of a model trained on compact targets -----------------------------------

@@ -1,20 +1,31 @@
-"""Grammar-constrained decoding: the BART-L grammar (:mod:`lagnb.physics.grammar`) as
-``transformers`` logits processors and stopping criteria — tokens illegal in the current state get
-a score of −∞.  Each field list has its own grammar; in a batch of several field lists,
-:class:`PerInput` and :class:`PerInputStop` hand each input's rows (its beams) to its own
-processor.  :mod:`lagnb.ml.generate` is where they are used; it builds each grammar in the spelling
-the model writes (``Grammar(…, spelling=bundle.target_format)``: BART-L, or the compact field
-references of :mod:`lagnb.ml.targets`).
+"""Decoding: the model's decoder run token by token (:mod:`lagnb.ml.incremental`), greedy or
+by beam search, several field lists at a time, each row masked by its field list's BART-L grammar
+(:mod:`lagnb.physics.grammar`) — a token illegal in the row's state gets a score of −∞.
+
+:func:`search` is lagnb's one decoding loop; :mod:`lagnb.ml.generate` builds each grammar in the
+spelling the model writes (``Grammar(…, spelling=bundle.target_format)``: BART-L, or the compact
+field references of :mod:`lagnb.ml.targets`) and calls it.  A row's grammar state is advanced
+once per token it writes, so no step's work grows with what was written before.
+
+The beam search is ``transformers``' (5.x, ``generate(num_beams=W)``, length penalty 1, no early
+stopping), step for step: the log-softmax over the whole vocabulary, then the grammar's mask,
+added to the beam's score; the best 2W candidates of the field list; those among the first W that
+end (``[EOS]``, the term limit, or the token budget) join the finished hypotheses with their score
+divided by their length, the others continue (the best W); the search stops when no running beam
+can beat the worst of W finished ones.  :class:`GrammarLogitsProcessor` also applies a grammar to
+``transformers``' own ``generate``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
-from transformers import LogitsProcessor, StoppingCriteria
+from transformers import LogitsProcessor
 
 from lagnb.errors import LagnbError
+from lagnb.ml.incremental import IncrementalDecoder
 from lagnb.physics.grammar import END, EOS, Grammar, GrammarState
 
 
@@ -83,6 +94,8 @@ class GrammarLogitsProcessor(LogitsProcessor):
         self.tracker = _Tracker(grammar, self.id_to_token, prefix_len, start or grammar.initial())
         self.min_terms = min_terms
         self._masks: dict[frozenset[str] | None, torch.Tensor] = {}
+        self._row_masks: dict[tuple[GrammarState, int], torch.Tensor] = {}  # states recur
+        self._next: dict[tuple[GrammarState, int, int], GrammarState] = {}
 
     def _mask(
         self, allowed: frozenset[str] | None, size: int, device: torch.device
@@ -97,62 +110,211 @@ class GrammarLogitsProcessor(LogitsProcessor):
             self._masks[allowed] = m
         return m
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        size, device = scores.shape[1], scores.device
-        masks = []
-        for row in input_ids.tolist():
-            state = self.tracker.state(row)
+    def row_mask(self, state: GrammarState, size: int, device: torch.device) -> torch.Tensor:
+        """True where a token is forbidden after ``state`` (``[EOS]`` before ``min_terms`` new
+        terms)."""
+        key = (state, id(state.node))  # states compare without their place in the object trie
+        m = self._row_masks.get(key)
+        if m is None or m.shape[0] != size or m.device != device:
             allowed = self.grammar.allowed(state)
             early = state.terms - self.tracker.start.terms < self.min_terms
             if allowed is not None and early and EOS in allowed:
                 allowed = allowed - {EOS}
-            masks.append(self._mask(allowed, size, device))
+            m = self._row_masks[key] = self._mask(allowed, size, device)
+        return m
+
+    def advance(self, state: GrammarState, token_id: int) -> GrammarState:
+        """The state after token ``token_id`` (after one the grammar forbids: the end)."""
+        key = (state, id(state.node), token_id)
+        s = self._next.get(key)
+        if s is None:
+            s = self._next[key] = self.grammar.advance(
+                state, self.id_to_token[token_id]
+            ) or GrammarState(END)
+        return s
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        size, device = scores.shape[1], scores.device
+        masks = [self.row_mask(self.tracker.state(row), size, device) for row in input_ids.tolist()]
         return scores.masked_fill(torch.stack(masks), -float("inf"))
 
 
-class TermLimit(StoppingCriteria):
-    """Stops a row once ``max_terms`` new terms are complete (the next term's sign, generated
-    to know the term ended, is dropped by the caller)."""
+@dataclass(frozen=True)
+class Sequences:
+    """What :func:`search` returns for one field list: its best continuations (token ids after
+    the forced start, best first) and whether each was stopped by the term limit."""
 
-    def __init__(self, processor: GrammarLogitsProcessor, max_terms: int) -> None:
-        self.tracker, self.max_terms = processor.tracker, max_terms
+    ids: tuple[tuple[int, ...], ...]
+    limited: tuple[bool, ...]
 
-    def __call__(
-        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw
-    ) -> torch.BoolTensor:
-        done = [
-            self.tracker.state(row).terms > self.max_terms + self.tracker.start.terms
-            for row in input_ids.tolist()
+
+class _Rows:
+    """The grammar states of the decoding rows (None: unconstrained) and the term limit."""
+
+    def __init__(
+        self,
+        grammars: Sequence[GrammarLogitsProcessor | None],
+        width: int,
+        max_terms: int | None,
+    ) -> None:
+        self.grammars = [g for g in grammars for _ in range(width)]
+        self.states = [g.tracker.start if g is not None else None for g in self.grammars]
+        self.limits = [
+            g.tracker.start.terms + max_terms if g is not None and max_terms is not None else None
+            for g in self.grammars
         ]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+    def masks(self, size: int, device: torch.device) -> torch.Tensor | None:
+        if all(g is None for g in self.grammars):
+            return None
+        free = torch.zeros(size, dtype=torch.bool, device=device)
+        return torch.stack(
+            [
+                free if g is None else g.row_mask(s, size, device)
+                for g, s in zip(self.grammars, self.states)
+            ]
+        )
+
+    def advanced(self, row: int, token: int) -> tuple[GrammarState | None, bool]:
+        """The state of ``row`` after ``token``, and whether the term limit stops it there."""
+        g = self.grammars[row]
+        if g is None:
+            return None, False
+        s = g.advance(self.states[row], token)
+        limit = self.limits[row]
+        return s, limit is not None and s.terms > limit
 
 
-def _slices(n_rows: int, n_inputs: int) -> list[slice]:
-    """The rows of each input: ``generate`` keeps an input's beams (or candidate beams)
-    adjacent, the same number for every input."""
-    per = n_rows // n_inputs
-    return [slice(k * per, (k + 1) * per) for k in range(n_inputs)]
+def search(
+    decoder: IncrementalDecoder,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    start_ids: torch.Tensor,
+    grammars: Sequence[GrammarLogitsProcessor | None],
+    *,
+    eos_id: int,
+    max_new: int,
+    num_beams: int = 1,
+    num_return: int = 1,
+    max_terms: int | None = None,
+) -> list[Sequences]:
+    """Decode ``B`` field lists (encoder ids ``[B, S]``, forced decoder starts ``[B, T]`` of
+    equal length): greedy for ``num_beams=1``, else beam search of that width, returning its
+    ``num_return`` best finished hypotheses.  ``grammars[k]`` masks list ``k``'s rows (None:
+    unconstrained); ``max_terms`` stops a row once that many new terms are complete (the next
+    term's sign is its last token); ``max_new`` is the token budget."""
+    b = input_ids.shape[0]
+    if len(grammars) != b or start_ids.shape[0] != b:
+        raise LagnbError(f"{len(grammars)} grammars and {start_ids.shape[0]} starts for {b} inputs")
+    memory = decoder.encode(input_ids, attention_mask)
+    logits, cache = decoder.start(start_ids, memory, num_beams, max_new)
+    if num_beams == 1:
+        return _greedy(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms)
+    return _beam(
+        decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms, num_beams, num_return
+    )
 
 
-class PerInput(LogitsProcessor):
-    """A batch of several inputs: input ``k``'s rows are masked by ``processors[k]``."""
+def _greedy(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms):
+    rows = _Rows(grammars, 1, max_terms)
+    b = len(grammars)
+    out: list[list[int]] = [[] for _ in range(b)]
+    limited = [False] * b
+    done = [False] * b
+    for step in range(max_new):
+        masks = rows.masks(logits.shape[1], logits.device)
+        if masks is not None:
+            logits = logits.masked_fill(masks, -float("inf"))
+        tokens = logits.argmax(dim=-1)
+        for k, t in enumerate(tokens.tolist()):
+            if done[k]:
+                continue
+            out[k].append(t)
+            rows.states[k], stop = rows.advanced(k, t)
+            limited[k] = stop
+            done[k] = stop or t == eos_id
+        if all(done) or step + 1 == max_new:
+            break
+        logits = decoder.step(tokens, memory, cache)
+    return [Sequences((tuple(o),), (lim,)) for o, lim in zip(out, limited)]
 
-    def __init__(self, processors: Sequence[LogitsProcessor]) -> None:
-        self.processors = list(processors)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        parts = _slices(input_ids.shape[0], len(self.processors))
-        return torch.cat([p(input_ids[r], scores[r]) for p, r in zip(self.processors, parts)])
-
-
-class PerInputStop(StoppingCriteria):
-    """A batch of several inputs: input ``k``'s rows are stopped by ``criteria[k]``."""
-
-    def __init__(self, criteria: Sequence[StoppingCriteria]) -> None:
-        self.criteria = list(criteria)
-
-    def __call__(
-        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw
-    ) -> torch.BoolTensor:
-        parts = _slices(input_ids.shape[0], len(self.criteria))
-        return torch.cat([c(input_ids[r], scores, **kw) for c, r in zip(self.criteria, parts)])
+def _beam(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms, width, num_return):
+    b = len(grammars)
+    rows = _Rows(grammars, width, max_terms)
+    vocab = logits.shape[1]
+    device = logits.device
+    logits = logits.repeat_interleave(width, dim=0)
+    running = torch.zeros(b, width, device=device)
+    running[:, 1:] = -1e9
+    written: list[list[int]] = [[] for _ in range(b * width)]
+    finished = torch.full((b, width), -1e9, device=device)
+    filled = torch.zeros(b, width, dtype=torch.bool, device=device)
+    hyps: list[list[tuple[tuple[int, ...], bool]]] = [[((), False)] * width for _ in range(b)]
+    open_ = torch.ones(b, 1, dtype=torch.bool, device=device)
+    first = torch.zeros(2 * width, dtype=torch.bool, device=device)
+    first[:width] = True
+    offsets = (torch.arange(b, device=device) * width)[:, None]
+    for step in range(max_new):
+        log_probs = torch.log_softmax(logits.float(), dim=-1)
+        masks = rows.masks(vocab, device)
+        if masks is not None:
+            log_probs = log_probs.masked_fill(masks, -float("inf"))
+        scores = (log_probs.view(b, width, vocab) + running[:, :, None]).view(b, -1)
+        top, index = torch.topk(scores, 2 * width)
+        parent = index // vocab + offsets  # [B, 2W] row of each candidate
+        token = index % vocab
+        last = step + 1 == max_new
+        hits, states, limited = [], [], []
+        for p_row, t_row in zip(parent.tolist(), token.tolist()):
+            h_row, s_row, l_row = [], [], []
+            for p, t in zip(p_row, t_row):
+                s, stop = rows.advanced(p, t)
+                h_row.append(stop or t == eos_id or last)
+                s_row.append(s)
+                l_row.append(stop)
+            hits.append(h_row)
+            states.append(s_row)
+            limited.append(l_row)
+        hit = torch.tensor(hits, dtype=torch.bool, device=device)
+        # finished hypotheses: the first W candidates that end, score over length
+        cand = top / (step + 1)
+        cand = cand + (~open_).float() * -1e9 + (~(hit & first)).float() * -1e9
+        merged = torch.cat([finished, cand], dim=1)
+        keep = torch.topk(merged, width).indices
+        finished = merged.gather(1, keep)
+        filled = torch.cat([filled, hit & first], dim=1).gather(1, keep)
+        parents, tokens = parent.tolist(), token.tolist()
+        for k, row in enumerate(keep.tolist()):
+            old = hyps[k]
+            hyps[k] = [
+                old[j]
+                if j < width
+                else (
+                    (*written[parents[k][j - width]], tokens[k][j - width]),
+                    limited[k][j - width],
+                )
+                for j in row
+            ]
+        # running beams: the best W candidates that do not end
+        adjusted = top + hit.float() * -1e9
+        nxt = torch.topk(adjusted, width).indices
+        running = adjusted.gather(1, nxt)
+        chosen = parent.gather(1, nxt).view(-1)
+        new_tokens = token.gather(1, nxt).view(-1)
+        picks = nxt.tolist()
+        written = [[*written[parents[k][j]], tokens[k][j]] for k in range(b) for j in picks[k]]
+        rows.states = [states[k][j] for k in range(b) for j in picks[k]]
+        best = running[:, :1] / (step + 1)
+        worst = torch.where(filled, finished.min(dim=1, keepdim=True).values, -1e9)
+        open_ = open_ & (best > worst).any(dim=1, keepdim=True)
+        if not bool(open_.any()) or bool(hit.all()) or last:
+            break
+        cache.reorder(chosen)
+        logits = decoder.step(new_tokens, memory, cache)
+    return [
+        Sequences(
+            tuple(h for h, _ in hyps[k][:num_return]), tuple(x for _, x in hyps[k][:num_return])
+        )
+        for k in range(b)
+    ]

@@ -3,7 +3,10 @@
 The model reads the field list ``[SOS] FIELD … [EOS]`` and writes the Lagrangian's tokens after
 ``[SOS]`` until ``[EOS]``.  :func:`continuations` does the decoding for every caller — greedy or
 beam search, several field lists at a time, optionally after a forced prefix (a partial
-Lagrangian), optionally constrained by the token grammar — and the rest are views of it:
+Lagrangian), optionally constrained by the token grammar, by :func:`lagnb.ml.decoding.search`
+(the model's decoder run a token at a time from cached keys and values,
+:mod:`lagnb.ml.incremental`, choosing what ``transformers``' ``generate`` chooses) — and the
+rest are views of it:
 
 * :func:`generate` / :func:`generate_batch` — the Lagrangian as a token string (evaluation, the
   CLI, the notebooks);
@@ -49,10 +52,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import torch
-from transformers import LogitsProcessorList, StoppingCriteriaList
 
 from lagnb.errors import LagnbError
-from lagnb.ml.decoding import GrammarLogitsProcessor, PerInput, PerInputStop, TermLimit
+from lagnb.ml.decoding import GrammarLogitsProcessor, search
+from lagnb.ml.incremental import IncrementalDecoder
 from lagnb.ml.model import Bundle
 from lagnb.ml.targets import from_model, to_model
 from lagnb.ml.tokenizer import decode, encode_input, encode_target
@@ -306,37 +309,25 @@ def _decode_batch(
     for k, r in enumerate(rows):
         ids[k, : len(r.enc)] = torch.tensor(r.enc)
         att[k, : len(r.enc)] = 1
-    processors, stops = LogitsProcessorList(), StoppingCriteriaList()
-    grammars = [r.processor for r in rows if r.processor is not None]
-    if grammars:
-        processors.append(grammars[0] if len(grammars) == 1 else PerInput(grammars))
-        if max_terms is not None:
-            limits = [TermLimit(g, max_terms) for g in grammars]
-            stops.append(limits[0] if len(limits) == 1 else PerInputStop(limits))
-    out = model.generate(
-        input_ids=ids.to(device),
-        attention_mask=att.to(device),
-        decoder_input_ids=torch.tensor([r.dec for r in rows], device=device),
-        max_length=n_dec + new,
+    found = search(
+        IncrementalDecoder(model),
+        ids.to(device),
+        att.to(device),
+        torch.tensor([r.dec for r in rows], device=device),
+        [r.processor for r in rows],
+        eos_id=tok.eos_token_id,
+        max_new=new,
         num_beams=num_beams,
-        num_return_sequences=num_return,
-        do_sample=False,
-        logits_processor=processors,
-        stopping_criteria=stops,
+        num_return=num_return,
+        max_terms=max_terms,
     )
     result = []
-    for k, ids_out in enumerate(out.tolist()):
-        r = rows[k // num_return]
-        written = ids_out[n_dec:]
-        finished = tok.eos_token_id in written
-        if finished and max_terms is not None and r.processor is not None:
-            # batched beam search fills a row that stopped early with [EOS] (transformers uses
-            # eos when pad_token_id is 0): a row the term limit stopped did not end
-            tracker = r.processor.tracker
-            end = n_dec + written.index(tok.eos_token_id)
-            finished = tracker.state(ids_out[:end]).terms <= tracker.start.terms + max_terms
-        text = from_model(r.fields, decode(tok, written), bundle.target_format, strict=False)
-        result.append(Continuation(r.prefix, text, finished))
+    for r, seqs in zip(rows, found):
+        for written, limited in zip(seqs.ids, seqs.limited):
+            finished = bool(written) and written[-1] == tok.eos_token_id and not limited
+            text = decode(tok, list(written))
+            text = from_model(r.fields, text, bundle.target_format, strict=False)
+            result.append(Continuation(r.prefix, text, finished))
     return result
 
 

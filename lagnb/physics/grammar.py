@@ -32,8 +32,8 @@ gauge and Lorentz invariance, so every engine term passes, and they bound the le
 Everything the machine accepts parses with :func:`lagnb.physics.tokens.parse_term`; whether a
 term is *valid* (invariant, non-zero) is the term checker's job (:mod:`lagnb.physics.check`).
 
-:class:`lagnb.ml.decoding.GrammarLogitsProcessor` applies the machine to ``transformers``
-generation.
+:func:`lagnb.ml.decoding.search` applies the machine to generation, and
+:class:`lagnb.ml.decoding.GrammarLogitsProcessor` to ``transformers``' own ``generate``.
 """
 
 from __future__ import annotations
