@@ -247,10 +247,13 @@ def _beam(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms, 
     logits = logits.repeat_interleave(width, dim=0)
     running = torch.zeros(b, width, device=device)
     running[:, 1:] = -1e9
-    written: list[list[int]] = [[] for _ in range(b * width)]
+    # the running rows' histories, step by step: each row's token and the row it continues
+    tokens_at: list[list[int]] = []
+    parents_at: list[list[int]] = []
     finished = torch.full((b, width), -1e9, device=device)
     filled = torch.zeros(b, width, dtype=torch.bool, device=device)
-    hyps: list[list[tuple[tuple[int, ...], bool]]] = [[((), False)] * width for _ in range(b)]
+    # a finished hypothesis: (step, the running row it continues, its last token, limited)
+    hyps: list[list[tuple[int, int, int, bool] | None]] = [[None] * width for _ in range(b)]
     open_ = torch.ones(b, 1, dtype=torch.bool, device=device)
     first = torch.zeros(2 * width, dtype=torch.bool, device=device)
     first[:width] = True
@@ -264,9 +267,10 @@ def _beam(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms, 
         top, index = torch.topk(scores, 2 * width)
         parent = index // vocab + offsets  # [B, 2W] row of each candidate
         token = index % vocab
+        parents, tokens = parent.tolist(), token.tolist()
         last = step + 1 == max_new
         hits, states, limited = [], [], []
-        for p_row, t_row in zip(parent.tolist(), token.tolist()):
+        for p_row, t_row in zip(parents, tokens):
             h_row, s_row, l_row = [], [], []
             for p, t in zip(p_row, t_row):
                 s, stop = rows.advanced(p, t)
@@ -284,16 +288,12 @@ def _beam(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms, 
         keep = torch.topk(merged, width).indices
         finished = merged.gather(1, keep)
         filled = torch.cat([filled, hit & first], dim=1).gather(1, keep)
-        parents, tokens = parent.tolist(), token.tolist()
         for k, row in enumerate(keep.tolist()):
             old = hyps[k]
             hyps[k] = [
                 old[j]
                 if j < width
-                else (
-                    (*written[parents[k][j - width]], tokens[k][j - width]),
-                    limited[k][j - width],
-                )
+                else (step, parents[k][j - width], tokens[k][j - width], limited[k][j - width])
                 for j in row
             ]
         # running beams: the best W candidates that do not end
@@ -303,7 +303,8 @@ def _beam(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms, 
         chosen = parent.gather(1, nxt).view(-1)
         new_tokens = token.gather(1, nxt).view(-1)
         picks = nxt.tolist()
-        written = [[*written[parents[k][j]], tokens[k][j]] for k in range(b) for j in picks[k]]
+        parents_at.append([parents[k][j] for k in range(b) for j in picks[k]])
+        tokens_at.append([tokens[k][j] for k in range(b) for j in picks[k]])
         rows.states = [states[k][j] for k in range(b) for j in picks[k]]
         best = running[:, :1] / (step + 1)
         worst = torch.where(filled, finished.min(dim=1, keepdim=True).values, -1e9)
@@ -312,9 +313,22 @@ def _beam(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms, 
             break
         cache.reorder(chosen)
         logits = decoder.step(new_tokens, memory, cache)
+
+    def trace(h: tuple[int, int, int, bool] | None) -> tuple[int, ...]:
+        """The tokens of a finished hypothesis, followed back through its rows."""
+        if h is None:  # fewer than W hypotheses finished
+            return ()
+        step, row, token, _ = h
+        out = [token]
+        for s in range(step - 1, -1, -1):
+            out.append(tokens_at[s][row])
+            row = parents_at[s][row]
+        return tuple(reversed(out))
+
     return [
         Sequences(
-            tuple(h for h, _ in hyps[k][:num_return]), tuple(x for _, x in hyps[k][:num_return])
+            tuple(trace(h) for h in hyps[k][:num_return]),
+            tuple(h is not None and h[3] for h in hyps[k][:num_return]),
         )
         for k in range(b)
     ]
