@@ -11,7 +11,10 @@ decoded in its own order only) and ``orders8`` (as ``certified``, and
 the same for up to 7 other orders of the field list, ``orders=8``, adding the certified terms
 they find) — and reports the median and the 90th
 percentile per number of fields, with the tokens written per second.  The target is ≤ 2 s per
-Lagrangian of ≤ 3 fields with the shipped model.  Several models can be compared in one run
+Lagrangian of ≤ 3 fields with the shipped model.  Every mode decodes with lagnb's own loop
+(:func:`lagnb.ml.decoding.search`: the decoder a token at a time from cached keys and values);
+``benchmarks/training.py`` compares that loop's time per token with ``transformers``'
+``generate``.  Several models can be compared in one run
 (ratios are only meaningful within one run).
 
     python benchmarks/generation.py                                  # the shipped model

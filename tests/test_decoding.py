@@ -4,6 +4,7 @@ logits, and greedy and beam search choose what ``generate`` chooses, token for t
 import pytest
 import torch
 
+from lagnb.errors import LagnbError
 from lagnb.ml.decoding import GrammarLogitsProcessor, search
 from lagnb.ml.incremental import IncrementalDecoder
 from lagnb.ml.model import build_model, load_bundle
@@ -16,8 +17,9 @@ TWO = "[SOS] FIELD SPIN 0 SU2 2 U1 1 FIELD SPIN 1/2 SU3 3 U1 1/3 HEL -1/2 [EOS]"
 
 @pytest.mark.parametrize("scale_embedding", [False, True])
 def test_incremental_decoder_reproduces_the_model_logits(scale_embedding):
-    """Two inputs (one padded), a forced start of three tokens, then one token at a time, with
-    three rows per input fed the same tokens: every step's logits are the full model's."""
+    """Two inputs (one padded), a forced start of three tokens, then one token at a time (past
+    the cache's first capacity of 64), with three rows per input fed the same tokens: every
+    step's logits are the full model's; a token beyond the budget is refused."""
     tok = build_tokenizer()
     model = build_model("tiny", tok, seed=3, init_std=0.2, scale_embedding=scale_embedding)
     model.eval()
@@ -25,19 +27,21 @@ def test_incremental_decoder_reproduces_the_model_logits(scale_embedding):
     enc = torch.randint(4, len(tok), (2, 9), generator=g)
     att = torch.ones_like(enc)
     att[1, 6:] = 0
-    dec = torch.randint(4, len(tok), (2, 16), generator=g)
+    dec = torch.randint(4, len(tok), (2, 83), generator=g)
     with torch.no_grad():
         want = model(input_ids=enc, attention_mask=att, decoder_input_ids=dec).logits
     inc = IncrementalDecoder(model)
     memory = inc.encode(enc, att)
-    logits, cache = inc.start(dec[:, :3], memory, 3, 13)
+    logits, cache = inc.start(dec[:, :3], memory, 3, 80)
     torch.testing.assert_close(logits, want[:, 2], atol=1e-4, rtol=1e-4)
     assert want[:, 2].std() > 0.5  # logits that are not all alike
-    for i in range(3, 16):
+    for i in range(3, 83):
         logits = inc.step(dec[:, i].repeat_interleave(3), memory, cache)
         torch.testing.assert_close(
             logits.view(2, 3, -1), want[:, i, None].expand(2, 3, -1), atol=1e-4, rtol=1e-4
         )
+    with pytest.raises(LagnbError, match="holds 80 tokens after the start; no room left"):
+        inc.step(dec[:, 0].repeat_interleave(3), memory, cache)
 
 
 def _hf_generate(bundle, text: str, prefix: list[str], **kw) -> list[tuple[int, ...]]:

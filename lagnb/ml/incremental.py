@@ -48,18 +48,31 @@ class Cache:
     """Self-attention keys and values of ``R = B × W`` decoder rows (``W`` rows per field list,
     adjacent): the start shared by a list's rows, keys transposed ``[B, heads, head_dim, T]``
     and values ``[B, heads, T, head_dim]`` per layer (``T = 0`` for one row a list: its start
-    is its own), and the rows' own tokens ``[R, heads, n, head_dim]`` (``length`` of them
-    written)."""
+    is its own), and the rows' own tokens ``[R, heads, capacity, head_dim]`` (``length`` of them
+    written; the capacity doubles when full, up to ``limit``)."""
 
     start_keys: list[torch.Tensor]
     start_values: list[torch.Tensor]
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
+    limit: int
     length: int = 0
 
     @property
     def start_length(self) -> int:
         return self.start_values[0].shape[2]
+
+    def make_room(self) -> None:
+        """Room for one more token per row."""
+        n, capacity = self.length, self.keys[0].shape[2]
+        if n < capacity:
+            return
+        if capacity >= self.limit:
+            raise LagnbError(f"the decoding cache holds {n} tokens after the start; no room left")
+        more = min(capacity, self.limit - capacity)
+        for cached in (self.keys, self.values):
+            for k, t in enumerate(cached):
+                cached[k] = torch.cat([t, t.new_zeros(*t.shape[:2], more, t.shape[3])], dim=2)
 
     def reorder(self, rows: torch.Tensor) -> None:
         """Row ``r`` continues what row ``rows[r]`` wrote (beam search)."""
@@ -212,12 +225,14 @@ class IncrementalDecoder:
             o = torch.softmax(q @ start_keys[-1] + causal, dim=-1) @ start_values[-1]
             x = self._rest(lay, x, self._merge(o), memory, k, b)
         own = rows_per_input == 1
-        shape = (b * rows_per_input, self.heads, max(max_new, 1) + own * t, self.head_dim)
+        limit = max(max_new, 1) + own * t
+        shape = (b * rows_per_input, self.heads, min(limit, 64 + own * t), self.head_dim)
         cache = Cache(
             start_keys,
             start_values,
             [x.new_zeros(shape) for _ in self.layers],
             [x.new_zeros(shape) for _ in self.layers],
+            limit,
         )
         if own:  # one row a list: the start is the row's own (one attention call a step)
             for k in range(len(self.layers)):
@@ -235,8 +250,7 @@ class IncrementalDecoder:
         b = cache.start_values[0].shape[0]
         r = tokens.shape[0]
         w, n, t0, d, h = r // b, cache.length, cache.start_length, self.d_model, self.heads
-        if n >= cache.keys[0].shape[2]:
-            raise LagnbError(f"the decoding cache holds {n} tokens after the start; no room left")
+        cache.make_room()
         x = self._embed(tokens[:, None], t0 + n)  # [R, d]
         for k, lay in enumerate(self.layers):
             qkv = _affine(x, lay.qkv)
