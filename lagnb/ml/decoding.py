@@ -25,7 +25,7 @@ import torch
 from transformers import LogitsProcessor
 
 from lagnb.errors import LagnbError
-from lagnb.ml.incremental import IncrementalDecoder
+from lagnb.ml.incremental import Cache, IncrementalDecoder, Memory
 from lagnb.physics.grammar import END, EOS, Grammar, GrammarState
 
 
@@ -58,7 +58,9 @@ class _Tracker:
 
 
 class GrammarLogitsProcessor(LogitsProcessor):
-    """Masks every token the grammar forbids after the tokens generated so far.
+    """Masks every token the grammar forbids after the tokens generated so far: one field
+    list's grammar, for :func:`search` (by state: :meth:`row_mask`, :meth:`advance`) and for
+    ``transformers``' ``generate`` (called with the rows generated so far).
 
     Args:
         grammar: the field list's :class:`Grammar`.
@@ -206,6 +208,11 @@ def search(
     b = input_ids.shape[0]
     if len(grammars) != b or start_ids.shape[0] != b:
         raise LagnbError(f"{len(grammars)} grammars and {start_ids.shape[0]} starts for {b} inputs")
+    if not 1 <= num_return <= num_beams or max_new < 1:
+        raise LagnbError(
+            f"num_return must be 1 to num_beams ({num_beams}) and max_new at least 1, got "
+            f"{num_return} and {max_new}"
+        )
     memory = decoder.encode(input_ids, attention_mask)
     logits, cache = decoder.start(start_ids, memory, num_beams, max_new)
     if num_beams == 1:
@@ -215,7 +222,19 @@ def search(
     )
 
 
-def _greedy(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms):
+_Grammars = Sequence[GrammarLogitsProcessor | None]
+
+
+def _greedy(
+    decoder: IncrementalDecoder,
+    memory: Memory,
+    cache: Cache,
+    logits: torch.Tensor,
+    grammars: _Grammars,
+    eos_id: int,
+    max_new: int,
+    max_terms: int | None,
+) -> list[Sequences]:
     rows = _Rows(grammars, 1, max_terms)
     b = len(grammars)
     out: list[list[int]] = [[] for _ in range(b)]
@@ -239,7 +258,18 @@ def _greedy(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms
     return [Sequences((tuple(o),), (lim,)) for o, lim in zip(out, limited)]
 
 
-def _beam(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms, width, num_return):
+def _beam(
+    decoder: IncrementalDecoder,
+    memory: Memory,
+    cache: Cache,
+    logits: torch.Tensor,
+    grammars: _Grammars,
+    eos_id: int,
+    max_new: int,
+    max_terms: int | None,
+    width: int,
+    num_return: int,
+) -> list[Sequences]:
     b = len(grammars)
     rows = _Rows(grammars, width, max_terms)
     vocab = logits.shape[1]
