@@ -215,28 +215,27 @@ def search(
         )
     memory = decoder.encode(input_ids, attention_mask)
     logits, cache = decoder.start(start_ids, memory, num_beams, max_new)
+    job = _Job(decoder, memory, cache, _Rows(grammars, num_beams, max_terms), eos_id, max_new)
     if num_beams == 1:
-        return _greedy(decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms)
-    return _beam(
-        decoder, memory, cache, logits, grammars, eos_id, max_new, max_terms, num_beams, num_return
-    )
+        return _greedy(job, logits)
+    return _beam(job, logits, num_beams, num_return)
 
 
-_Grammars = Sequence[GrammarLogitsProcessor | None]
+@dataclass
+class _Job:
+    """One search: the decoder, its encoder memory and cache, the rows' grammars, the budget."""
+
+    decoder: IncrementalDecoder
+    memory: Memory
+    cache: Cache
+    rows: _Rows
+    eos_id: int
+    max_new: int
 
 
-def _greedy(
-    decoder: IncrementalDecoder,
-    memory: Memory,
-    cache: Cache,
-    logits: torch.Tensor,
-    grammars: _Grammars,
-    eos_id: int,
-    max_new: int,
-    max_terms: int | None,
-) -> list[Sequences]:
-    rows = _Rows(grammars, 1, max_terms)
-    b = len(grammars)
+def _greedy(job: _Job, logits: torch.Tensor) -> list[Sequences]:
+    rows, eos_id, max_new = job.rows, job.eos_id, job.max_new
+    b = len(rows.grammars)
     out: list[list[int]] = [[] for _ in range(b)]
     limited = [False] * b
     done = [False] * b
@@ -254,24 +253,13 @@ def _greedy(
             done[k] = stop or t == eos_id
         if all(done) or step + 1 == max_new:
             break
-        logits = decoder.step(tokens, memory, cache)
+        logits = job.decoder.step(tokens, job.memory, job.cache)
     return [Sequences((tuple(o),), (lim,)) for o, lim in zip(out, limited)]
 
 
-def _beam(
-    decoder: IncrementalDecoder,
-    memory: Memory,
-    cache: Cache,
-    logits: torch.Tensor,
-    grammars: _Grammars,
-    eos_id: int,
-    max_new: int,
-    max_terms: int | None,
-    width: int,
-    num_return: int,
-) -> list[Sequences]:
-    b = len(grammars)
-    rows = _Rows(grammars, width, max_terms)
+def _beam(job: _Job, logits: torch.Tensor, width: int, num_return: int) -> list[Sequences]:
+    rows, eos_id, max_new = job.rows, job.eos_id, job.max_new
+    b = len(rows.grammars) // width
     vocab = logits.shape[1]
     device = logits.device
     logits = logits.repeat_interleave(width, dim=0)
@@ -341,8 +329,8 @@ def _beam(
         open_ = open_ & (best > worst).any(dim=1, keepdim=True)
         if not bool(open_.any()) or bool(hit.all()) or last:
             break
-        cache.reorder(chosen)
-        logits = decoder.step(new_tokens, memory, cache)
+        job.cache.reorder(chosen)
+        logits = job.decoder.step(new_tokens, job.memory, job.cache)
 
     def trace(h: tuple[int, int, int, bool] | None) -> tuple[int, ...]:
         """The tokens of a finished hypothesis, followed back through its rows."""
