@@ -119,7 +119,7 @@ def bench_generate(args, tok, device) -> dict:
             torch.cuda.synchronize()
         t = time.perf_counter()
         search(
-            IncrementalDecoder(model),
+            IncrementalDecoder.of(model),
             ids,
             torch.ones_like(ids),
             torch.full((1, 1), model.config.decoder_start_token_id, device=device),

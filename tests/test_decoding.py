@@ -140,3 +140,25 @@ def test_search_stops_each_row_at_its_term_limit_and_keeps_field_lists_apart():
             assert g.feed(toks[:-1]).terms == 1 and g.feed(toks[:-1]).at_term_end
         assert sum(found.limited) >= 4
     assert both[0].ids != both[1].ids
+
+
+def test_the_decoder_of_a_model_is_made_once_and_again_after_its_weights_change():
+    """Generation reuses a model's decoder (its copied weights) until a weight changes in
+    place, as in training; then the new decoder computes the changed model's logits."""
+    tok = build_tokenizer()
+    model = build_model("tiny", tok, seed=4, init_std=0.2).eval()
+    first = IncrementalDecoder.of(model)
+    assert IncrementalDecoder.of(model) is first
+    with torch.no_grad():
+        model.model.decoder.layers[0].fc1.weight.mul_(1.5)
+    again = IncrementalDecoder.of(model)
+    assert again is not first and IncrementalDecoder.of(model) is again
+    enc = torch.tensor([[5, 6, 7, 8]])
+    dec = torch.tensor([[tok.bos_token_id, 9, 10]])
+    with torch.no_grad():
+        want = model(input_ids=enc, decoder_input_ids=dec).logits[:, -1]
+    att = torch.ones_like(enc)
+    logits, _ = again.start(dec, again.encode(enc, att), 1, 4)
+    torch.testing.assert_close(logits, want, atol=1e-4, rtol=1e-4)
+    stale, _ = first.start(dec, first.encode(enc, att), 1, 4)
+    assert (stale - want).abs().max() > 1e-3

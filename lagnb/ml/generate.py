@@ -310,7 +310,7 @@ def _decode_batch(
         ids[k, : len(r.enc)] = torch.tensor(r.enc)
         att[k, : len(r.enc)] = 1
     found = search(
-        IncrementalDecoder(model),
+        IncrementalDecoder.of(model),
         ids.to(device),
         att.to(device),
         torch.tensor([r.dec for r in rows], device=device),

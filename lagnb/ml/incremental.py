@@ -23,6 +23,7 @@ rounding (tested).
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import torch
@@ -102,6 +103,10 @@ class _Layer:
     act: torch.nn.Module
 
 
+_MADE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Each model's :class:`IncrementalDecoder`, with the weights' stamp it was made from."""
+
+
 def _t(linear: torch.nn.Linear, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """A linear layer as (bias, weight transposed), both times ``scale``."""
     return linear.bias.detach() * scale, linear.weight.detach().t().contiguous() * scale
@@ -117,7 +122,18 @@ def _affine(x: torch.Tensor, bw: tuple[torch.Tensor, torch.Tensor]) -> torch.Ten
 
 class IncrementalDecoder:
     """A loaded BART model's decoder, one token at a time (see the module docstring).  It
-    copies the weights it needs when made: make it again after the model changes."""
+    copies the weights it needs when made: :meth:`of` keeps one per model and makes it again
+    after the model's weights change."""
+
+    @classmethod
+    def of(cls, model: BartForConditionalGeneration) -> IncrementalDecoder:
+        """The decoder of ``model``, made once and reused while its weights are the same
+        tensors, unchanged in place (training steps and ``load_state_dict`` change them)."""
+        stamp = tuple((p.data_ptr(), p._version) for p in model.parameters())
+        made = _MADE.get(model)
+        if made is None or made[0] != stamp:
+            made = _MADE[model] = (stamp, cls(model))
+        return made[1]
 
     def __init__(self, model: BartForConditionalGeneration) -> None:
         if not isinstance(model, BartForConditionalGeneration):
