@@ -50,7 +50,7 @@ def _hf_generate(bundle, text: str, prefix: list[str], **kw) -> list[tuple[int, 
     tok, model = bundle.tokenizer, bundle.model
     enc = torch.tensor([encode_input(tok, text, bundle.input_format)])
     dec = [tok.bos_token_id, *tok.convert_tokens_to_ids(prefix)]
-    g = _grammar(bundle, text, prefix)
+    g = _grammar(bundle, text)
     proc = GrammarLogitsProcessor(g, tok, len(dec), g.feed(prefix))
     with torch.no_grad():
         out = model.generate(
@@ -70,7 +70,8 @@ def _hf_generate(bundle, text: str, prefix: list[str], **kw) -> list[tuple[int, 
     return seqs
 
 
-def _grammar(bundle, text: str, prefix: list[str]) -> Grammar:
+def _grammar(bundle, text: str) -> Grammar:
+    """The field list's grammar in the model's spelling."""
     return Grammar(text, spelling=bundle.target_format)
 
 
@@ -86,7 +87,7 @@ def _ours(bundle, texts: list[str], prefix: list[str], **kw):
     dec = [tok.bos_token_id, *tok.convert_tokens_to_ids(prefix)]
     procs = []
     for t in texts:
-        g = _grammar(bundle, t, prefix)
+        g = _grammar(bundle, t)
         procs.append(GrammarLogitsProcessor(g, tok, len(dec), g.feed(prefix)))
     return search(
         IncrementalDecoder(bundle.model),
@@ -132,7 +133,7 @@ def test_search_stops_each_row_at_its_term_limit_and_keeps_field_lists_apart():
     for text, found in zip([HIGGS, TWO], both):
         (alone,) = _ours(bundle, [text], [], num_beams=8, num_return=8, max_new=40, max_terms=1)
         assert found == alone
-        g = _grammar(bundle, text, [])
+        g = _grammar(bundle, text)
         for ids, limited in zip(found.ids, found.limited):
             toks = tok.convert_ids_to_tokens(list(ids))
             assert limited == (toks[-1] in ("+", "-"))
